@@ -1,0 +1,1 @@
+"""Categories and products: the public catalog, cached in Redis by cachalot."""

@@ -1,0 +1,77 @@
+"""The one NinjaAPI: routers registered by path, and every error mapped once to {detail, code}."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from .errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Shop API",
+    version="1.0.0",
+    description=(
+        "E-commerce backend: JWT auth, a cached catalog, orders that never oversell and live "
+        "order-status notifications (WebSocket `ws/orders/`). Authenticate with "
+        "`Authorization: Bearer <access>` from `POST /api/token/`."
+    ),
+    urls_namespace="api",
+)
+
+api.add_router("/", "accounts.api.router")
+api.add_router("/", "catalog.api.router")
+api.add_router("/", "orders.api.router")
+api.add_router("/", "notifications.api.router")
+
+
+def _error(request: HttpRequest, status: int, detail: object, code: str) -> HttpResponse:
+    return api.create_response(request, {"detail": detail, "code": code}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status, exc.detail, exc.code)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    problems = [
+        {k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors
+    ]
+    return _error(request, 422, problems, "validation_error")
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(
+        request, 401, "Authentication credentials were not provided.", "not_authenticated"
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    codes = {400: "bad_request", 405: "method_not_allowed", 429: "throttled"}
+    return _error(request, exc.status_code, str(exc), codes.get(exc.status_code, "error"))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "Not found.", "not_found")
+
+
+@api.exception_handler(DjangoValidationError)
+def on_django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    return _error(request, 422, exc.messages, "validation_error")
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A bug, not bad input: log it with its traceback and answer in the API's shape.
+    logger.exception("unhandled error on %s %s", request.method, request.path)
+    return _error(request, 500, "Internal server error.", "server_error")

@@ -1,0 +1,1 @@
+"""Settings package: `base` holds everything, switched by the environment; `test` only overrides."""

@@ -1,0 +1,21 @@
+"""Notifications router: the caller's order events, newest first, to catch up after a drop."""
+
+# No `from __future__ import annotations`: ninja reads these signatures at import time.
+
+from django.http import HttpRequest
+from ninja import Query, Router
+from ninja.pagination import paginate
+
+from accounts.auth import jwt_auth
+from config.pagination import Pagination
+
+from . import selectors
+from .schemas import EventFilters, OrderEventOut
+
+router = Router(tags=["notifications"], auth=jwt_auth)
+
+
+@router.get("/notifications/", response=list[OrderEventOut])
+@paginate(Pagination)
+def event_list(request: HttpRequest, filters: Query[EventFilters]):
+    return selectors.event_list(user=request.auth, after=filters.after)

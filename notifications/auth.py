@@ -1,0 +1,60 @@
+"""WebSocket authentication: the JWT access token from the subprotocol header or `?token=`."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.security.websocket import OriginValidator
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+
+from accounts.selectors import NotAuthenticated, user_from_access_token
+
+# Browsers: new WebSocket(url, ["jwt", accessToken]); we answer with "jwt" only, never the token.
+SUBPROTOCOL = "jwt"
+
+
+def _token_from(scope: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(token, subprotocol to answer with)."""
+    protocols = list(scope.get("subprotocols") or [])
+    if SUBPROTOCOL in protocols:
+        i = protocols.index(SUBPROTOCOL)
+        return (protocols[i + 1] if i + 1 < len(protocols) else None), SUBPROTOCOL
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    tokens = query.get("token")
+    return (tokens[0] if tokens else None), None
+
+
+@database_sync_to_async
+def _user_for(token: str) -> Any:
+    return user_from_access_token(token)
+
+
+class JWTAuthMiddleware:
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        token, subprotocol = _token_from(scope)
+        scope = dict(scope, user=AnonymousUser(), auth_error="No token given.", subprotocol=subprotocol)
+        if token:
+            try:
+                scope["user"] = await _user_for(token)
+                scope["auth_error"] = None
+            except NotAuthenticated as exc:
+                scope["auth_error"] = str(exc.detail)
+        return await self.app(scope, receive, send)
+
+
+class AllowedHostsOrigin(OriginValidator):
+    """Browsers send Origin and must match DJANGO_ALLOWED_HOSTS; other clients send none."""
+
+    def __init__(self, app: Any):
+        super().__init__(app, settings.ALLOWED_HOSTS)
+
+    def valid_origin(self, parsed_origin: Any) -> bool:
+        if parsed_origin is None:
+            return True
+        return self.validate_origin(parsed_origin)

@@ -1,0 +1,1 @@
+"""Orders: checkout that never oversells, the status lifecycle and its history."""

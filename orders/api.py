@@ -1,0 +1,62 @@
+"""Orders router: checkout, scoped reads, staff status changes and the owner's cancel."""
+
+# No `from __future__ import annotations`: ninja reads these signatures at import time.
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Header, Query, Router
+from ninja.pagination import paginate
+
+from accounts.auth import jwt_auth, require_staff
+from config.pagination import Pagination
+
+from . import selectors, services
+from .schemas import OrderIn, OrderListFilters, OrderOut, OrderStatusIn
+
+router = Router(tags=["orders"], auth=jwt_auth)
+
+
+@router.post("/orders/", response={200: OrderOut, 201: OrderOut})
+def order_create(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: OrderIn,
+    idempotency_key: str | None = Header(
+        default=None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Retrying with the same key returns the first order instead of a new one.",
+    ),
+):
+    order, created = services.order_create(
+        customer=request.auth,
+        lines=[(line.product_id, line.quantity) for line in payload.items],
+        idempotency_key=idempotency_key,
+    )
+    if not created:
+        response["Idempotent-Replayed"] = "true"
+    return (201 if created else 200), selectors.order_get(user=request.auth, pk=order.pk)
+
+
+@router.get("/orders/", response=list[OrderOut])
+@paginate(Pagination)
+def order_list(request: HttpRequest, filters: Query[OrderListFilters]):
+    return selectors.order_list(user=request.auth, status=filters.status)
+
+
+@router.get("/orders/{order_id}/", response=OrderOut)
+def order_detail(request: HttpRequest, order_id: int):
+    return selectors.order_get(user=request.auth, pk=order_id)
+
+
+@router.patch("/orders/{order_id}/", response=OrderOut)
+def order_status_update(request: HttpRequest, order_id: int, payload: OrderStatusIn):
+    require_staff(request.auth)
+    services.order_status_change(order_id=order_id, status=payload.status, by=request.auth)
+    return selectors.order_get(user=request.auth, pk=order_id)
+
+
+@router.post("/orders/{order_id}/cancel/", response=OrderOut)
+def order_cancel(request: HttpRequest, order_id: int):
+    services.order_cancel(order_id=order_id, by=request.auth)
+    return selectors.order_get(user=request.auth, pk=order_id)
