@@ -2,13 +2,12 @@
 
 # No `from __future__ import annotations`: ninja reads these signatures at import time.
 
-from django.http import HttpRequest
 from ninja import Router
 
 from config.errors import DomainError
 
 from . import selectors, services
-from .auth import ClientIPThrottle, jwt_auth
+from .auth import AuthedRequest, ClientIPThrottle, jwt_auth
 from .schemas import (
     MessageOut,
     RefreshIn,
@@ -25,40 +24,38 @@ router = Router(tags=["accounts"])
 @router.post(
     "/register/", response={201: UserOut}, throttle=[ClientIPThrottle("register")], auth=None
 )
-def register(request: HttpRequest, payload: RegisterIn):
+def register(request: AuthedRequest, payload: RegisterIn):
     user = services.user_register(
         username=payload.username, password=payload.password, email=payload.email
     )
     return 201, user
 
 
-@router.post(
-    "/token/", response=TokenPairOut, throttle=[ClientIPThrottle("login")], auth=None
-)
-def token_obtain(request: HttpRequest, payload: TokenObtainIn):
+@router.post("/token/", response=TokenPairOut, throttle=[ClientIPThrottle("login")], auth=None)
+def token_obtain(request: AuthedRequest, payload: TokenObtainIn):
     return services.token_obtain(username=payload.username, password=payload.password)
 
 
 @router.post(
     "/token/refresh/", response=TokenPairOut, throttle=[ClientIPThrottle("refresh")], auth=None
 )
-def token_refresh(request: HttpRequest, payload: RefreshIn):
+def token_refresh(request: AuthedRequest, payload: RefreshIn):
     return services.token_refresh(refresh=payload.refresh)
 
 
 @router.post("/token/verify/", response=MessageOut, auth=None)
-def token_verify(request: HttpRequest, payload: VerifyIn):
+def token_verify(request: AuthedRequest, payload: VerifyIn):
     if not selectors.token_is_valid(payload.token):
         raise DomainError("Token is invalid or expired.", code="token_invalid", status=401)
     return {"detail": "Token is valid."}
 
 
 @router.post("/token/blacklist/", response=MessageOut, auth=None)
-def token_blacklist(request: HttpRequest, payload: RefreshIn):
+def token_blacklist(request: AuthedRequest, payload: RefreshIn):
     services.token_blacklist(refresh=payload.refresh)
     return {"detail": "Signed out."}
 
 
 @router.get("/me/", response=UserOut, auth=jwt_auth)
-def me(request: HttpRequest):
+def me(request: AuthedRequest):
     return request.auth

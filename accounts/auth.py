@@ -37,6 +37,12 @@ class OptionalJWTBearer(JWTBearer):
         return result
 
 
+class AuthedRequest(HttpRequest):
+    """What routers receive: ninja sets `auth` to what the auth class returned."""
+
+    auth: Any
+
+
 jwt_auth = JWTBearer()
 optional_jwt_auth = OptionalJWTBearer()
 

@@ -19,7 +19,9 @@ def _decode_access(raw: str) -> AccessToken:
     try:
         return AccessToken(raw)
     except TokenError as exc:
-        raise NotAuthenticated(f"Access token is invalid or expired: {exc}", code="token_invalid") from None
+        raise NotAuthenticated(
+            f"Access token is invalid or expired: {exc}", code="token_invalid"
+        ) from None
 
 
 def user_from_access_token(raw: str) -> User:

@@ -54,7 +54,9 @@ def user_register(*, username: str, password: str, email: str) -> User:
             user.save()
     except IntegrityError:
         # Lost a race with a concurrent registration of the same name or address.
-        raise Conflict("A user with that username or email already exists.", code="user_exists") from None
+        raise Conflict(
+            "A user with that username or email already exists.", code="user_exists"
+        ) from None
     return user
 
 
@@ -68,7 +70,8 @@ def token_obtain(*, username: str, password: str) -> dict[str, str]:
         raise NotAuthenticated(
             "No active account found with the given credentials.", code="invalid_credentials"
         )
-    refresh = RefreshToken.for_user(user)
+    # ninja-jwt annotates for_user's cls as an instance type, which mypy rejects.
+    refresh: RefreshToken = RefreshToken.for_user(user)  # type: ignore[misc,assignment]
     refresh["sid"] = uuid.uuid4().hex  # copied into every access token minted from it
     return _pair(refresh)
 
@@ -94,7 +97,9 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
         # Lock the old token's row so two concurrent refreshes cannot both rotate it.
         old = OutstandingToken.objects.select_for_update().filter(jti=token["jti"]).first()
         if old is not None and BlacklistedToken.objects.filter(token=old).exists():
-            raise NotAuthenticated("Refresh token is invalid: Token is blacklisted", code="token_invalid")
+            raise NotAuthenticated(
+                "Refresh token is invalid: Token is blacklisted", code="token_invalid"
+            )
         token.blacklist()
         token.set_jti()
         token.set_exp()

@@ -2,11 +2,10 @@
 
 # No `from __future__ import annotations`: ninja reads these signatures at import time.
 
-from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.pagination import paginate
 
-from accounts.auth import jwt_auth, optional_jwt_auth, require_staff
+from accounts.auth import AuthedRequest, jwt_auth, optional_jwt_auth, require_staff
 from config.pagination import Pagination
 
 from . import selectors, services
@@ -25,37 +24,37 @@ router = Router(tags=["catalog"])
 
 @router.get("/categories/", response=list[CategoryOut], auth=None)
 @paginate(Pagination)
-def category_list(request: HttpRequest):
+def category_list(request: AuthedRequest):
     return selectors.category_list()
 
 
 @router.get("/categories/{category_id}/", response=CategoryOut, auth=None)
-def category_detail(request: HttpRequest, category_id: int):
+def category_detail(request: AuthedRequest, category_id: int):
     return selectors.category_get(pk=category_id)
 
 
 @router.post("/categories/", response={201: CategoryOut}, auth=jwt_auth)
-def category_create(request: HttpRequest, payload: CategoryIn):
+def category_create(request: AuthedRequest, payload: CategoryIn):
     require_staff(request.auth)
     return 201, services.category_create(name=payload.name, slug=payload.slug)
 
 
 @router.put("/categories/{category_id}/", response=CategoryOut, auth=jwt_auth)
-def category_replace(request: HttpRequest, category_id: int, payload: CategoryIn):
+def category_replace(request: AuthedRequest, category_id: int, payload: CategoryIn):
     require_staff(request.auth)
     category = selectors.category_get(pk=category_id)
     return services.category_update(category=category, data=payload.dict())
 
 
 @router.patch("/categories/{category_id}/", response=CategoryOut, auth=jwt_auth)
-def category_patch(request: HttpRequest, category_id: int, payload: CategoryPatch):
+def category_patch(request: AuthedRequest, category_id: int, payload: CategoryPatch):
     require_staff(request.auth)
     category = selectors.category_get(pk=category_id)
     return services.category_update(category=category, data=payload.dict(exclude_unset=True))
 
 
 @router.delete("/categories/{category_id}/", response={204: None}, auth=jwt_auth)
-def category_delete(request: HttpRequest, category_id: int):
+def category_delete(request: AuthedRequest, category_id: int):
     require_staff(request.auth)
     services.category_delete(category=selectors.category_get(pk=category_id))
     return 204, None
@@ -63,7 +62,7 @@ def category_delete(request: HttpRequest, category_id: int):
 
 @router.get("/products/", response=list[ProductOut], auth=optional_jwt_auth)
 @paginate(Pagination)
-def product_list(request: HttpRequest, filters: Query[ProductFilters]):
+def product_list(request: AuthedRequest, filters: Query[ProductFilters]):
     return selectors.product_list(
         user=request.auth,
         category=filters.category,
@@ -76,32 +75,32 @@ def product_list(request: HttpRequest, filters: Query[ProductFilters]):
 
 
 @router.get("/products/{product_id}/", response=ProductOut, auth=optional_jwt_auth)
-def product_detail(request: HttpRequest, product_id: int):
+def product_detail(request: AuthedRequest, product_id: int):
     return selectors.product_get(user=request.auth, pk=product_id)
 
 
 @router.post("/products/", response={201: ProductOut}, auth=jwt_auth)
-def product_create(request: HttpRequest, payload: ProductIn):
+def product_create(request: AuthedRequest, payload: ProductIn):
     require_staff(request.auth)
     return 201, services.product_create(**payload.dict())
 
 
 @router.put("/products/{product_id}/", response=ProductOut, auth=jwt_auth)
-def product_replace(request: HttpRequest, product_id: int, payload: ProductIn):
+def product_replace(request: AuthedRequest, product_id: int, payload: ProductIn):
     require_staff(request.auth)
     product = selectors.product_get(user=request.auth, pk=product_id)
     return services.product_update(product=product, data=payload.dict())
 
 
 @router.patch("/products/{product_id}/", response=ProductOut, auth=jwt_auth)
-def product_patch(request: HttpRequest, product_id: int, payload: ProductPatch):
+def product_patch(request: AuthedRequest, product_id: int, payload: ProductPatch):
     require_staff(request.auth)
     product = selectors.product_get(user=request.auth, pk=product_id)
     return services.product_update(product=product, data=payload.dict(exclude_unset=True))
 
 
 @router.delete("/products/{product_id}/", response={204: None}, auth=jwt_auth)
-def product_delete(request: HttpRequest, product_id: int):
+def product_delete(request: AuthedRequest, product_id: int):
     require_staff(request.auth)
     services.product_delete(product=selectors.product_get(user=request.auth, pk=product_id))
     return 204, None

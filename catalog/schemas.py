@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from ninja import Schema
 from pydantic import Field
@@ -65,7 +65,7 @@ class ProductPatch(Schema):
     is_active: bool | None = None
 
 
-class ProductOrdering(str, Enum):
+class ProductOrdering(StrEnum):
     price = "price"
     price_desc = "-price"
     name = "name"

@@ -36,7 +36,9 @@ def _save(instance: Model, what: str) -> None:
 
 
 def _check_category_unique(*, name: str | None, slug: str | None, exclude_pk: int | None) -> None:
-    others = Category.objects.exclude(pk=exclude_pk)
+    others = (
+        Category.objects.all() if exclude_pk is None else Category.objects.exclude(pk=exclude_pk)
+    )
     if name is not None and others.filter(name__iexact=name).exists():
         raise Conflict(f"A category named '{name}' already exists.", code="category_exists")
     if slug is not None and others.filter(slug=slug).exists():

@@ -41,9 +41,7 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    problems = [
-        {k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors
-    ]
+    problems = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors]
     return _error(request, 422, problems, "validation_error")
 
 

@@ -12,7 +12,15 @@ from .models import OrderEvent
 
 @admin.register(OrderEvent)
 class OrderEventAdmin(admin.ModelAdmin):
-    list_display = ("id", "order", "recipient", "old_status", "new_status", "changed_at", "delivered_at")
+    list_display = (
+        "id",
+        "order",
+        "recipient",
+        "old_status",
+        "new_status",
+        "changed_at",
+        "delivered_at",
+    )
     list_filter = ("new_status",)
     search_fields = ("order__id", "recipient__username")
     list_select_related = ("recipient",)

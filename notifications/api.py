@@ -2,11 +2,10 @@
 
 # No `from __future__ import annotations`: ninja reads these signatures at import time.
 
-from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.pagination import paginate
 
-from accounts.auth import jwt_auth
+from accounts.auth import AuthedRequest, jwt_auth
 from config.pagination import Pagination
 
 from . import selectors
@@ -17,5 +16,5 @@ router = Router(tags=["notifications"], auth=jwt_auth)
 
 @router.get("/notifications/", response=list[OrderEventOut])
 @paginate(Pagination)
-def event_list(request: HttpRequest, filters: Query[EventFilters]):
+def event_list(request: AuthedRequest, filters: Query[EventFilters]):
     return selectors.event_list(user=request.auth, after=filters.after)

@@ -38,7 +38,9 @@ class JWTAuthMiddleware:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         token, subprotocol = _token_from(scope)
-        scope = dict(scope, user=AnonymousUser(), auth_error="No token given.", subprotocol=subprotocol)
+        scope = dict(
+            scope, user=AnonymousUser(), auth_error="No token given.", subprotocol=subprotocol
+        )
         if token:
             try:
                 scope["user"] = await _user_for(token)

@@ -2,11 +2,11 @@
 
 # No `from __future__ import annotations`: ninja reads these signatures at import time.
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Header, Query, Router
 from ninja.pagination import paginate
 
-from accounts.auth import jwt_auth, require_staff
+from accounts.auth import AuthedRequest, jwt_auth, require_staff
 from config.pagination import Pagination
 
 from . import selectors, services
@@ -17,7 +17,7 @@ router = Router(tags=["orders"], auth=jwt_auth)
 
 @router.post("/orders/", response={200: OrderOut, 201: OrderOut})
 def order_create(
-    request: HttpRequest,
+    request: AuthedRequest,
     response: HttpResponse,
     payload: OrderIn,
     idempotency_key: str | None = Header(
@@ -40,23 +40,23 @@ def order_create(
 
 @router.get("/orders/", response=list[OrderOut])
 @paginate(Pagination)
-def order_list(request: HttpRequest, filters: Query[OrderListFilters]):
+def order_list(request: AuthedRequest, filters: Query[OrderListFilters]):
     return selectors.order_list(user=request.auth, status=filters.status)
 
 
 @router.get("/orders/{order_id}/", response=OrderOut)
-def order_detail(request: HttpRequest, order_id: int):
+def order_detail(request: AuthedRequest, order_id: int):
     return selectors.order_get(user=request.auth, pk=order_id)
 
 
 @router.patch("/orders/{order_id}/", response=OrderOut)
-def order_status_update(request: HttpRequest, order_id: int, payload: OrderStatusIn):
+def order_status_update(request: AuthedRequest, order_id: int, payload: OrderStatusIn):
     require_staff(request.auth)
     services.order_status_change(order_id=order_id, status=payload.status, by=request.auth)
     return selectors.order_get(user=request.auth, pk=order_id)
 
 
 @router.post("/orders/{order_id}/cancel/", response=OrderOut)
-def order_cancel(request: HttpRequest, order_id: int):
+def order_cancel(request: AuthedRequest, order_id: int):
     services.order_cancel(order_id=order_id, by=request.auth)
     return selectors.order_get(user=request.auth, pk=order_id)

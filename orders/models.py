@@ -36,8 +36,9 @@ class Order(models.Model):
         max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True
     )
     total = models.DecimalField(max_digits=12, decimal_places=2)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
-    # Hash of the request an idempotency key was first used with; a reuse with other items is refused.
+    # NULL, not "", when absent: the unique (customer, key) constraint must ignore keyless orders.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    # Hash of the items a key was first used with; reusing the key with other items is refused.
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -76,7 +77,9 @@ class OrderItem(models.Model):
             models.CheckConstraint(
                 condition=models.Q(quantity__gte=1), name="orders_item_quantity_positive"
             ),
-            models.UniqueConstraint(fields=["order", "product"], name="orders_item_one_line_per_product"),
+            models.UniqueConstraint(
+                fields=["order", "product"], name="orders_item_one_line_per_product"
+            ),
         ]
 
     def __str__(self) -> str:

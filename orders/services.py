@@ -97,9 +97,7 @@ def order_create(
                         code="insufficient_stock",
                     )
             _shift_stock({pid: -qty for pid, qty in merged.items()})
-            total = sum(
-                (products[pid].price * qty for pid, qty in merged.items()), Decimal("0")
-            )
+            total = sum((products[pid].price * qty for pid, qty in merged.items()), Decimal("0"))
             order = Order.objects.create(
                 customer=customer,
                 total=total,

@@ -40,7 +40,7 @@ if not SECRET_KEY:
             "DJANGO_SECRET_KEY must be set when DATABASE_URL or REDIS_URL is set "
             "(only the embedded default runs with a built-in development key)."
         )
-    SECRET_KEY = "embedded-default-insecure-development-key-do-not-deploy"  # noqa: S105
+    SECRET_KEY = "embedded-default-insecure-development-key-do-not-deploy"
 
 ALLOWED_HOSTS = [
     h.strip()
@@ -157,9 +157,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 NINJA_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(
-        minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "10"))
-    ),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "10"))),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "7"))),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,

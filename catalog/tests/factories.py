@@ -1,0 +1,30 @@
+"""factory_boy factories for categories and products."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+
+from catalog.models import Category, Product
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    category = factory.SubFactory(CategoryFactory)
+    name = factory.Sequence(lambda n: f"Product {n}")
+    slug = factory.Sequence(lambda n: f"product-{n}")
+    description = "A fine thing."
+    price = Decimal("10.00")
+    stock = 10
+    is_active = True

@@ -1,0 +1,122 @@
+"""Shared pytest fixtures: a JSON API client, users with tokens, and a clean catalog cache."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from accounts.services import token_obtain
+from accounts.tests.factories import PASSWORD, StaffFactory, UserFactory
+
+FULLSTACK = settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and bool(
+    settings.REDIS_URL
+)
+
+fullstack = pytest.mark.skipif(
+    not FULLSTACK,
+    reason="needs PostgreSQL + Redis: set DATABASE_URL and REDIS_URL (as .ci/run does)",
+)
+
+
+class ApiClient:
+    """django.test.Client speaking JSON, optionally as a user with a Bearer token."""
+
+    def __init__(self, token: str | None = None, **defaults: Any):
+        self.client = Client(**defaults)
+        self.token = token
+
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
+        h = dict(headers or {})
+        if self.token and "Authorization" not in h:
+            h["Authorization"] = f"Bearer {self.token}"
+        return h
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        **query: Any,
+    ) -> Any:
+        fn = getattr(self.client, method.lower())
+        kwargs: dict[str, Any] = {"headers": self._headers(headers)}
+        if method.upper() in ("GET", "DELETE") and query:
+            kwargs["data"] = query
+        if body is not None:
+            kwargs["data"] = body if isinstance(body, str) else json.dumps(body)
+            kwargs["content_type"] = "application/json"
+        return fn(path, **kwargs)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.request("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.request("PUT", path, body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.request("DELETE", path, **kw)
+
+
+def client_for(user: Any) -> ApiClient:
+    return ApiClient(token_obtain(username=user.username, password=PASSWORD)["access"])
+
+
+@pytest.fixture
+def anon() -> ApiClient:
+    return ApiClient()
+
+
+@pytest.fixture
+def customer(db: Any) -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def other_customer(db: Any) -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def staff(db: Any) -> Any:
+    return StaffFactory()
+
+
+@pytest.fixture
+def customer_api(customer: Any) -> ApiClient:
+    return client_for(customer)
+
+
+@pytest.fixture
+def other_api(other_customer: Any) -> ApiClient:
+    return client_for(other_customer)
+
+
+@pytest.fixture
+def staff_api(staff: Any) -> ApiClient:
+    return client_for(staff)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalog_cache(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests roll back their writes; cachalot must not serve rows of an earlier test."""
+    uses_db = {"db", "transactional_db"} & set(request.fixturenames)
+    if uses_db:
+        from cachalot.api import invalidate
+
+        request.getfixturevalue(uses_db.pop())
+        invalidate()
+    yield
+    if uses_db:
+        invalidate()
