@@ -5,6 +5,7 @@
 from ninja import Router
 
 from config.errors import DomainError
+from config.schemas import errors
 
 from . import selectors, services
 from .auth import AuthedRequest, ClientIPThrottle, jwt_auth
@@ -22,7 +23,10 @@ router = Router(tags=["accounts"])
 
 
 @router.post(
-    "/register/", response={201: UserOut}, throttle=[ClientIPThrottle("register")], auth=None
+    "/register/",
+    response={201: UserOut, **errors(400, 409, 422, 429)},
+    throttle=[ClientIPThrottle("register")],
+    auth=None,
 )
 def register(request: AuthedRequest, payload: RegisterIn):
     user = services.user_register(
@@ -31,31 +35,39 @@ def register(request: AuthedRequest, payload: RegisterIn):
     return 201, user
 
 
-@router.post("/token/", response=TokenPairOut, throttle=[ClientIPThrottle("login")], auth=None)
+@router.post(
+    "/token/",
+    response={200: TokenPairOut, **errors(400, 401, 422, 429)},
+    throttle=[ClientIPThrottle("login")],
+    auth=None,
+)
 def token_obtain(request: AuthedRequest, payload: TokenObtainIn):
     return services.token_obtain(username=payload.username, password=payload.password)
 
 
 @router.post(
-    "/token/refresh/", response=TokenPairOut, throttle=[ClientIPThrottle("refresh")], auth=None
+    "/token/refresh/",
+    response={200: TokenPairOut, **errors(400, 401, 422, 429)},
+    throttle=[ClientIPThrottle("refresh")],
+    auth=None,
 )
 def token_refresh(request: AuthedRequest, payload: RefreshIn):
     return services.token_refresh(refresh=payload.refresh)
 
 
-@router.post("/token/verify/", response=MessageOut, auth=None)
+@router.post("/token/verify/", response={200: MessageOut, **errors(400, 401, 422)}, auth=None)
 def token_verify(request: AuthedRequest, payload: VerifyIn):
     if not selectors.token_is_valid(payload.token):
         raise DomainError("Token is invalid or expired.", code="token_invalid", status=401)
     return {"detail": "Token is valid."}
 
 
-@router.post("/token/blacklist/", response=MessageOut, auth=None)
+@router.post("/token/blacklist/", response={200: MessageOut, **errors(400, 401, 422)}, auth=None)
 def token_blacklist(request: AuthedRequest, payload: RefreshIn):
     services.token_blacklist(refresh=payload.refresh)
     return {"detail": "Signed out."}
 
 
-@router.get("/me/", response=UserOut, auth=jwt_auth)
+@router.get("/me/", response={200: UserOut, **errors(401)}, auth=jwt_auth)
 def me(request: AuthedRequest):
     return request.auth

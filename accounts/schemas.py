@@ -7,11 +7,14 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
+from config.schemas import InputSchema
 
-class RegisterIn(Schema):
-    username: str = Field(min_length=1, max_length=150)
-    password: str = Field(min_length=1, max_length=128)
-    email: str = Field(min_length=3, max_length=254)
+
+class RegisterIn(InputSchema):
+    username: str = Field(min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")
+    # Django's validators still apply (no common, numeric-only or username-like passwords).
+    password: str = Field(min_length=8, max_length=128)
+    email: str = Field(min_length=3, max_length=254, json_schema_extra={"format": "email"})
 
 
 class UserOut(Schema):
@@ -22,7 +25,7 @@ class UserOut(Schema):
     date_joined: datetime
 
 
-class TokenObtainIn(Schema):
+class TokenObtainIn(InputSchema):
     username: str = Field(min_length=1, max_length=150)
     password: str = Field(min_length=1, max_length=128)
 
@@ -32,11 +35,11 @@ class TokenPairOut(Schema):
     refresh: str
 
 
-class RefreshIn(Schema):
+class RefreshIn(InputSchema):
     refresh: str = Field(min_length=1, max_length=4096)
 
 
-class VerifyIn(Schema):
+class VerifyIn(InputSchema):
     token: str = Field(min_length=1, max_length=4096)
 
 

@@ -7,6 +7,7 @@ from ninja.pagination import paginate
 
 from accounts.auth import AuthedRequest, jwt_auth, optional_jwt_auth, require_staff
 from config.pagination import Pagination
+from config.schemas import OPTIONAL_AUTH, errors
 
 from . import selectors, services
 from .schemas import (
@@ -22,45 +23,68 @@ from .schemas import (
 router = Router(tags=["catalog"])
 
 
-@router.get("/categories/", response=list[CategoryOut], auth=None)
+@router.get("/categories/", response={200: list[CategoryOut], **errors(422)}, auth=None)
 @paginate(Pagination)
 def category_list(request: AuthedRequest):
     return selectors.category_list()
 
 
-@router.get("/categories/{category_id}/", response=CategoryOut, auth=None)
+@router.get(
+    "/categories/{category_id}/", response={200: CategoryOut, **errors(404, 422)}, auth=None
+)
 def category_detail(request: AuthedRequest, category_id: int):
     return selectors.category_get(pk=category_id)
 
 
-@router.post("/categories/", response={201: CategoryOut}, auth=jwt_auth)
+@router.post(
+    "/categories/",
+    response={201: CategoryOut, **errors(400, 401, 403, 409, 422)},
+    auth=jwt_auth,
+)
 def category_create(request: AuthedRequest, payload: CategoryIn):
     require_staff(request.auth)
     return 201, services.category_create(name=payload.name, slug=payload.slug)
 
 
-@router.put("/categories/{category_id}/", response=CategoryOut, auth=jwt_auth)
+@router.put(
+    "/categories/{category_id}/",
+    response={200: CategoryOut, **errors(400, 401, 403, 404, 409, 422)},
+    auth=jwt_auth,
+)
 def category_replace(request: AuthedRequest, category_id: int, payload: CategoryIn):
     require_staff(request.auth)
     category = selectors.category_get(pk=category_id)
     return services.category_update(category=category, data=payload.dict())
 
 
-@router.patch("/categories/{category_id}/", response=CategoryOut, auth=jwt_auth)
+@router.patch(
+    "/categories/{category_id}/",
+    response={200: CategoryOut, **errors(400, 401, 403, 404, 409, 422)},
+    auth=jwt_auth,
+)
 def category_patch(request: AuthedRequest, category_id: int, payload: CategoryPatch):
     require_staff(request.auth)
     category = selectors.category_get(pk=category_id)
     return services.category_update(category=category, data=payload.dict(exclude_unset=True))
 
 
-@router.delete("/categories/{category_id}/", response={204: None}, auth=jwt_auth)
+@router.delete(
+    "/categories/{category_id}/",
+    response={204: None, **errors(401, 403, 404, 409, 422)},
+    auth=jwt_auth,
+)
 def category_delete(request: AuthedRequest, category_id: int):
     require_staff(request.auth)
     services.category_delete(category=selectors.category_get(pk=category_id))
     return 204, None
 
 
-@router.get("/products/", response=list[ProductOut], auth=optional_jwt_auth)
+@router.get(
+    "/products/",
+    response={200: list[ProductOut], **errors(401, 422)},
+    auth=optional_jwt_auth,
+    openapi_extra=OPTIONAL_AUTH,
+)
 @paginate(Pagination)
 def product_list(request: AuthedRequest, filters: Query[ProductFilters]):
     return selectors.product_list(
@@ -74,32 +98,53 @@ def product_list(request: AuthedRequest, filters: Query[ProductFilters]):
     )
 
 
-@router.get("/products/{product_id}/", response=ProductOut, auth=optional_jwt_auth)
+@router.get(
+    "/products/{product_id}/",
+    response={200: ProductOut, **errors(401, 404, 422)},
+    auth=optional_jwt_auth,
+    openapi_extra=OPTIONAL_AUTH,
+)
 def product_detail(request: AuthedRequest, product_id: int):
     return selectors.product_get(user=request.auth, pk=product_id)
 
 
-@router.post("/products/", response={201: ProductOut}, auth=jwt_auth)
+@router.post(
+    "/products/",
+    response={201: ProductOut, **errors(400, 401, 403, 409, 422)},
+    auth=jwt_auth,
+)
 def product_create(request: AuthedRequest, payload: ProductIn):
     require_staff(request.auth)
     return 201, services.product_create(**payload.dict())
 
 
-@router.put("/products/{product_id}/", response=ProductOut, auth=jwt_auth)
+@router.put(
+    "/products/{product_id}/",
+    response={200: ProductOut, **errors(400, 401, 403, 404, 409, 422)},
+    auth=jwt_auth,
+)
 def product_replace(request: AuthedRequest, product_id: int, payload: ProductIn):
     require_staff(request.auth)
     product = selectors.product_get(user=request.auth, pk=product_id)
     return services.product_update(product=product, data=payload.dict())
 
 
-@router.patch("/products/{product_id}/", response=ProductOut, auth=jwt_auth)
+@router.patch(
+    "/products/{product_id}/",
+    response={200: ProductOut, **errors(400, 401, 403, 404, 409, 422)},
+    auth=jwt_auth,
+)
 def product_patch(request: AuthedRequest, product_id: int, payload: ProductPatch):
     require_staff(request.auth)
     product = selectors.product_get(user=request.auth, pk=product_id)
     return services.product_update(product=product, data=payload.dict(exclude_unset=True))
 
 
-@router.delete("/products/{product_id}/", response={204: None}, auth=jwt_auth)
+@router.delete(
+    "/products/{product_id}/",
+    response={204: None, **errors(401, 403, 404, 409, 422)},
+    auth=jwt_auth,
+)
 def product_delete(request: AuthedRequest, product_id: int):
     require_staff(request.auth)
     services.product_delete(product=selectors.product_get(user=request.auth, pk=product_id))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, StrictBool
+
+from config.schemas import DbId, DecimalString, InputSchema, Money, PositiveMoney
 
 MAX_STOCK = 1_000_000
-Price = Field(gt=0, max_digits=10, decimal_places=2)
 
 
 class CategoryOut(Schema):
@@ -19,12 +19,12 @@ class CategoryOut(Schema):
     slug: str
 
 
-class CategoryIn(Schema):
+class CategoryIn(InputSchema):
     name: str = Field(min_length=1, max_length=120)
     slug: str | None = Field(default=None, min_length=1, max_length=140, pattern=r"^[-a-z0-9_]+$")
 
 
-class CategoryPatch(Schema):
+class CategoryPatch(InputSchema):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     slug: str | None = Field(default=None, min_length=1, max_length=140, pattern=r"^[-a-z0-9_]+$")
 
@@ -39,7 +39,7 @@ class ProductOut(Schema):
     name: str
     slug: str
     description: str
-    price: Decimal
+    price: DecimalString
     stock: int
     is_active: bool
     category: CategoryRef
@@ -47,22 +47,22 @@ class ProductOut(Schema):
     updated_at: datetime
 
 
-class ProductIn(Schema):
+class ProductIn(InputSchema):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10_000)
-    price: Decimal = Price
+    price: PositiveMoney
     stock: int = Field(ge=0, le=MAX_STOCK)
-    category_id: int = Field(ge=1)
-    is_active: bool = True
+    category_id: DbId
+    is_active: StrictBool = True
 
 
-class ProductPatch(Schema):
+class ProductPatch(InputSchema):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
-    price: Decimal | None = Field(default=None, gt=0, max_digits=10, decimal_places=2)
+    price: PositiveMoney | None = None
     stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)
-    category_id: int | None = Field(default=None, ge=1)
-    is_active: bool | None = None
+    category_id: DbId | None = None
+    is_active: StrictBool | None = None
 
 
 class ProductOrdering(StrEnum):
@@ -73,9 +73,9 @@ class ProductOrdering(StrEnum):
 
 
 class ProductFilters(Schema):
-    category: int | None = Field(default=None, ge=1)
-    min_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
-    max_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    category: DbId | None = None
+    min_price: Money | None = None
+    max_price: Money | None = None
     in_stock: bool | None = None
     search: str | None = Field(default=None, max_length=200)
     ordering: ProductOrdering = ProductOrdering.newest

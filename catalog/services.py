@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -25,6 +26,11 @@ def _unique_slug(model: type[Model], source: str, *, exclude_pk: int | None = No
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
     return slug
+
+
+def _money(value: Any) -> Decimal:
+    """Two decimal places, as stored: the response must show "12.50", not "12.5"."""
+    return Decimal(value).quantize(Decimal("0.01"))
 
 
 def _save(instance: Model, what: str) -> None:
@@ -92,7 +98,7 @@ def product_create(
         name=name,
         slug=_unique_slug(Product, name),
         description=description,
-        price=price,
+        price=_money(price),
         stock=stock,
         category=_category_for(category_id),
         is_active=is_active,
@@ -107,6 +113,8 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
         product.category = _category_for(data["category_id"])
     if data.get("name") is not None and data["name"] != product.name:
         product.slug = _unique_slug(Product, data["name"], exclude_pk=product.pk)
+    if data.get("price") is not None:
+        data = {**data, "price": _money(data["price"])}
     for field in ("name", "description", "price", "stock", "is_active"):
         if data.get(field) is not None:
             setattr(product, field, data[field])

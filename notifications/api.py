@@ -7,6 +7,7 @@ from ninja.pagination import paginate
 
 from accounts.auth import AuthedRequest, jwt_auth
 from config.pagination import Pagination
+from config.schemas import errors
 
 from . import selectors
 from .schemas import EventFilters, OrderEventOut
@@ -14,7 +15,7 @@ from .schemas import EventFilters, OrderEventOut
 router = Router(tags=["notifications"], auth=jwt_auth)
 
 
-@router.get("/notifications/", response=list[OrderEventOut])
+@router.get("/notifications/", response={200: list[OrderEventOut], **errors(401, 422)})
 @paginate(Pagination)
 def event_list(request: AuthedRequest, filters: Query[EventFilters]):
     return selectors.event_list(user=request.auth, after=filters.after)

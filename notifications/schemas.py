@@ -17,4 +17,6 @@ class OrderEventOut(Schema):
 
 
 class EventFilters(Schema):
-    after: int | None = Field(default=None, ge=0, description="Only events with a larger id.")
+    after: int | None = Field(
+        default=None, ge=0, le=2**63 - 1, description="Only events with a larger id."
+    )

@@ -8,6 +8,7 @@ from ninja.pagination import paginate
 
 from accounts.auth import AuthedRequest, jwt_auth, require_staff
 from config.pagination import Pagination
+from config.schemas import errors
 
 from . import selectors, services
 from .schemas import OrderIn, OrderListFilters, OrderOut, OrderStatusIn
@@ -15,7 +16,7 @@ from .schemas import OrderIn, OrderListFilters, OrderOut, OrderStatusIn
 router = Router(tags=["orders"], auth=jwt_auth)
 
 
-@router.post("/orders/", response={200: OrderOut, 201: OrderOut})
+@router.post("/orders/", response={200: OrderOut, 201: OrderOut, **errors(400, 401, 409, 422)})
 def order_create(
     request: AuthedRequest,
     response: HttpResponse,
@@ -38,25 +39,27 @@ def order_create(
     return (201 if created else 200), selectors.order_get(user=request.auth, pk=order.pk)
 
 
-@router.get("/orders/", response=list[OrderOut])
+@router.get("/orders/", response={200: list[OrderOut], **errors(401, 422)})
 @paginate(Pagination)
 def order_list(request: AuthedRequest, filters: Query[OrderListFilters]):
     return selectors.order_list(user=request.auth, status=filters.status)
 
 
-@router.get("/orders/{order_id}/", response=OrderOut)
+@router.get("/orders/{order_id}/", response={200: OrderOut, **errors(401, 404, 422)})
 def order_detail(request: AuthedRequest, order_id: int):
     return selectors.order_get(user=request.auth, pk=order_id)
 
 
-@router.patch("/orders/{order_id}/", response=OrderOut)
+@router.patch(
+    "/orders/{order_id}/", response={200: OrderOut, **errors(400, 401, 403, 404, 409, 422)}
+)
 def order_status_update(request: AuthedRequest, order_id: int, payload: OrderStatusIn):
     require_staff(request.auth)
     services.order_status_change(order_id=order_id, status=payload.status, by=request.auth)
     return selectors.order_get(user=request.auth, pk=order_id)
 
 
-@router.post("/orders/{order_id}/cancel/", response=OrderOut)
+@router.post("/orders/{order_id}/cancel/", response={200: OrderOut, **errors(401, 404, 409, 422)})
 def order_cancel(request: AuthedRequest, order_id: int):
     services.order_cancel(order_id=order_id, by=request.auth)
     return selectors.order_get(user=request.auth, pk=order_id)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from ninja import Schema
 from pydantic import Field
+
+from config.schemas import DbId, DecimalString, InputSchema
 
 from .models import OrderStatus
 
@@ -14,12 +15,12 @@ MAX_QUANTITY = 1000
 MAX_LINES = 100
 
 
-class OrderLineIn(Schema):
-    product_id: int = Field(ge=1)
+class OrderLineIn(InputSchema):
+    product_id: DbId
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
 
 
-class OrderIn(Schema):
+class OrderIn(InputSchema):
     items: list[OrderLineIn] = Field(min_length=1, max_length=MAX_LINES)
 
 
@@ -27,7 +28,7 @@ class OrderItemOut(Schema):
     product_id: int
     product_name: str
     quantity: int
-    unit_price: Decimal
+    unit_price: DecimalString
 
 
 class OrderOut(Schema):
@@ -35,12 +36,12 @@ class OrderOut(Schema):
     customer_id: int
     status: OrderStatus
     items: list[OrderItemOut]
-    total: Decimal
+    total: DecimalString
     created_at: datetime
     updated_at: datetime
 
 
-class OrderStatusIn(Schema):
+class OrderStatusIn(InputSchema):
     status: OrderStatus
 
 
