@@ -12,12 +12,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from catalog.edge_cache import CatalogEdgeCache  # noqa: E402
 from notifications.auth import AllowedHostsOrigin, JWTAuthMiddleware  # noqa: E402
 from notifications.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": CatalogEdgeCache(django_asgi_app),
         "websocket": AllowedHostsOrigin(JWTAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -199,3 +199,6 @@ LOGGING = {
 }
 
 AUTH_USER_MODEL = "accounts.User"
+
+# cachalot recognises cache backends by class path; ResilientRedisCache is Django's RedisCache.
+SILENCED_SYSTEM_CHECKS = ["cachalot.W001"]
