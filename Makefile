@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint typecheck pytest stack migrate clean
+.PHONY: install run test lint typecheck pytest stack migrate e2e clean
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ pytest: install
 ## Full stack in one terminal (uvicorn, Celery worker, beat): needs DATABASE_URL, REDIS_URL, DJANGO_SECRET_KEY.
 stack: migrate
 	$(BIN)/honcho start
+
+## Postman collection end to end with newman on a throwaway stack (needs PostgreSQL, Redis, Node >= 16).
+e2e: install
+	bin/e2e
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .mypy_cache .ruff_cache .pytest_cache
