@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint typecheck pytest stack migrate e2e clean
+.PHONY: install run test lint typecheck pytest stack migrate e2e fuzz clean
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,11 @@ stack: migrate
 
 ## Postman collection end to end with newman on a throwaway stack (needs PostgreSQL, Redis, Node >= 16).
 e2e: install
-	bin/e2e
+	bin/e2e newman
+
+## schemathesis over the live OpenAPI schema with a customer and an admin token (FUZZ_EXAMPLES=25).
+fuzz: install
+	bin/e2e fuzz
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .mypy_cache .ruff_cache .pytest_cache

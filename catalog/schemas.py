@@ -8,7 +8,7 @@ from enum import StrEnum
 from ninja import Schema
 from pydantic import Field, StrictBool
 
-from config.schemas import DbId, DecimalString, InputSchema, Money, PositiveMoney
+from config.schemas import CleanStrings, DbId, DecimalString, InputSchema, Money, PositiveMoney
 
 MAX_STOCK = 1_000_000
 
@@ -72,7 +72,7 @@ class ProductOrdering(StrEnum):
     newest = "-created_at"
 
 
-class ProductFilters(Schema):
+class ProductFilters(CleanStrings):
     category: DbId | None = None
     min_price: Money | None = None
     max_price: Money | None = None

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import Field, WithJsonSchema, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 # Primary keys are 64-bit; a larger number must be a 422, not a database overflow.
 MAX_ID = 2**63 - 1
@@ -52,7 +52,18 @@ DecimalString = Annotated[
 OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 
 
-class InputSchema(Schema):
+class CleanStrings(Schema):
+    """Refuses NUL characters in every string field: PostgreSQL text cannot store them."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("Null characters are not allowed.")
+        return value
+
+
+class InputSchema(CleanStrings):
     """Base of every request body: it must be a JSON object.
 
     Ninja's Schema reads attributes from whatever it is given, so without this a body of
