@@ -2,7 +2,7 @@
 
 # No `from __future__ import annotations`: ninja reads these signatures at import time.
 
-from ninja import Router
+from ninja import Router, Status
 
 from config.errors import DomainError
 from config.schemas import errors
@@ -32,7 +32,7 @@ def register(request: AuthedRequest, payload: RegisterIn):
     user = services.user_register(
         username=payload.username, password=payload.password, email=payload.email
     )
-    return 201, user
+    return Status(201, user)
 
 
 @router.post(

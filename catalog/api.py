@@ -2,7 +2,7 @@
 
 # No `from __future__ import annotations`: ninja reads these signatures at import time.
 
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from accounts.auth import AuthedRequest, jwt_auth, optional_jwt_auth, require_staff
@@ -43,7 +43,7 @@ def category_detail(request: AuthedRequest, category_id: int):
 )
 def category_create(request: AuthedRequest, payload: CategoryIn):
     require_staff(request.auth)
-    return 201, services.category_create(name=payload.name, slug=payload.slug)
+    return Status(201, services.category_create(name=payload.name, slug=payload.slug))
 
 
 @router.put(
@@ -76,7 +76,7 @@ def category_patch(request: AuthedRequest, category_id: int, payload: CategoryPa
 def category_delete(request: AuthedRequest, category_id: int):
     require_staff(request.auth)
     services.category_delete(category=selectors.category_get(pk=category_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.get(
@@ -115,7 +115,7 @@ def product_detail(request: AuthedRequest, product_id: int):
 )
 def product_create(request: AuthedRequest, payload: ProductIn):
     require_staff(request.auth)
-    return 201, services.product_create(**payload.dict())
+    return Status(201, services.product_create(**payload.dict()))
 
 
 @router.put(
@@ -148,4 +148,4 @@ def product_patch(request: AuthedRequest, product_id: int, payload: ProductPatch
 def product_delete(request: AuthedRequest, product_id: int):
     require_staff(request.auth)
     services.product_delete(product=selectors.product_get(user=request.auth, pk=product_id))
-    return 204, None
+    return Status(204, None)

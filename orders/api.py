@@ -3,7 +3,7 @@
 # No `from __future__ import annotations`: ninja reads these signatures at import time.
 
 from django.http import HttpResponse
-from ninja import Header, Query, Router
+from ninja import Header, Query, Router, Status
 from ninja.pagination import paginate
 
 from accounts.auth import AuthedRequest, jwt_auth, require_staff
@@ -26,6 +26,7 @@ def order_create(
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
+        pattern=r"^[\x21-\x7e]+$",  # visible ASCII: a UUID or any opaque token
         description="Retrying with the same key returns the first order instead of a new one.",
     ),
 ):
@@ -36,7 +37,7 @@ def order_create(
     )
     if not created:
         response["Idempotent-Replayed"] = "true"
-    return (201 if created else 200), selectors.order_get(user=request.auth, pk=order.pk)
+    return Status(201 if created else 200, selectors.order_get(user=request.auth, pk=order.pk))
 
 
 @router.get("/orders/", response={200: list[OrderOut], **errors(401, 422)})

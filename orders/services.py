@@ -81,6 +81,12 @@ def order_create(
                 .filter(pk__in=merged.keys())
                 .order_by("pk")
             }
+            if idempotency_key:
+                # A request with this key may have committed while we waited for the locks
+                # (it took the same rows): answer with its order, not with the stock it took.
+                existing = _replay(customer=customer, key=idempotency_key, fingerprint=fingerprint)
+                if existing is not None:
+                    return existing, False
             for product_id in merged:
                 product = products.get(product_id)
                 if product is None or not product.is_active:

@@ -1,0 +1,63 @@
+"""Fixtures for the orders tests: a stocked product and a snapshot of everything orders touch."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.serializers.json import DjangoJSONEncoder
+
+from catalog.models import Product
+from notifications.models import OrderEvent
+from orders.models import Order, OrderItem, OrderStatusChange
+from orders.tests.factories import new_product
+
+
+@pytest.fixture
+def product(db: Any) -> Product:
+    return new_product(name="Blue Kettle", price=Decimal("12.50"), stock=10)
+
+
+@pytest.fixture
+def second_product(db: Any) -> Product:
+    return new_product(name="Tea Cup", price=Decimal("3.20"), stock=50)
+
+
+def as_json(value: Any) -> Any:
+    """A value as the API renders it (datetimes in ISO 8601 with milliseconds, decimals as str)."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def order_body(order: Order) -> dict[str, Any]:
+    """The API's rendering of an order, built from the database row."""
+    order.refresh_from_db()
+    return {
+        "id": order.pk,
+        "customer_id": order.customer_id,
+        "status": order.status,
+        "items": [
+            {
+                "product_id": item.product_id,
+                "product_name": item.product_name,
+                "quantity": item.quantity,
+                "unit_price": str(item.unit_price),
+            }
+            for item in order.items.order_by("id")
+        ],
+        "total": str(order.total),
+        "created_at": as_json(order.created_at),
+        "updated_at": as_json(order.updated_at),
+    }
+
+
+def world() -> dict[str, Any]:
+    """Everything a refused request must leave untouched."""
+    return {
+        "stock": dict(Product.objects.order_by("pk").values_list("pk", "stock")),
+        "orders": list(Order.objects.order_by("pk").values_list("pk", "status", "updated_at")),
+        "items": OrderItem.objects.count(),
+        "history": OrderStatusChange.objects.count(),
+        "events": OrderEvent.objects.count(),
+    }
