@@ -16,6 +16,7 @@ from django.db import close_old_connections
 
 from catalog import services
 from catalog.edge_cache import CatalogEdgeCache
+from catalog.tests.conftest import new_product
 from catalog.tests.factories import ProductFactory
 from conftest import client_for
 
@@ -96,7 +97,7 @@ def test_repeated_anonymous_list_is_served_without_django(edge: Any) -> None:
 @pytest.mark.django_db(transaction=True)  # cachalot stamps move on commit
 def test_a_write_makes_the_next_read_fresh(edge: Any) -> None:
     app, recorder = edge
-    product = ProductFactory(name="Lamp", price=Decimal("12.50"))
+    product = new_product(name="Lamp", price=Decimal("12.50"))
     _get(app, "/api/products/")
     services.product_update(product=product, data={"price": Decimal("9.99")})
     status, _, body = _get(app, "/api/products/")
