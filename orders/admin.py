@@ -71,3 +71,31 @@ class OrderAdmin(admin.ModelAdmin):
             self.message_user(request, str(exc.detail), level=messages.ERROR)
         else:
             obj.refresh_from_db()
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is written by the order service only; the admin shows it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OrderStatusChange)
+class OrderStatusChangeAdmin(ReadOnlyAdmin):
+    list_display = ("order", "from_status", "to_status", "changed_by", "changed_at")
+    list_filter = ("to_status",)
+    search_fields = ("order__id", "changed_by__username")
+    list_select_related = ("order", "changed_by")
+
+
+@admin.register(OrderItem)
+class OrderItemAdmin(ReadOnlyAdmin):
+    list_display = ("order", "product_name", "quantity", "unit_price")
+    search_fields = ("order__id", "product_name")
+    list_select_related = ("order",)

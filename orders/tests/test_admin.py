@@ -116,3 +116,18 @@ def test_admin_change_page_needs_staff(client, customer, product):
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+@pytest.mark.parametrize(
+    ("model", "shown"),
+    [("orderstatuschange", "1 order status change"), ("orderitem", "1 order item")],
+)
+def test_history_and_lines_are_listed_read_only(admin_client, customer, product, model, shown):
+    place_order(customer=customer, lines=[(product, 1)])
+
+    listing = admin_client.get(f"/admin/orders/{model}/")
+    add = admin_client.get(f"/admin/orders/{model}/add/")
+
+    assert listing.status_code == 200
+    assert shown in listing.content.decode()
+    assert add.status_code == 403
