@@ -22,7 +22,9 @@ class OrderEventsConsumer(AsyncJsonWebsocketConsumer):
             # Accept-then-close so clients (browsers too) can read why: code 4401.
             await self.close(code=CLOSE_UNAUTHENTICATED, reason=self.scope.get("auth_error") or "")
             return
-        groups = [user_group(user.pk)] + ([STAFF_GROUP] if user.is_staff else [])
+        # Every event goes to its owner's group and to the staff group: a member of both (staff
+        # with their own orders) would hear each of those events twice.
+        groups = [STAFF_GROUP] if user.is_staff else [user_group(user.pk)]
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups

@@ -1,0 +1,261 @@
+"""The `ws/orders/` socket in process: handshake authentication, origin checks, who hears what."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import override_settings
+from django.utils import timezone
+from ninja_jwt.tokens import AccessToken
+
+from accounts.services import token_blacklist, token_obtain
+from accounts.tests.factories import PASSWORD, StaffFactory, UserFactory
+from config.asgi import application
+from notifications import tasks
+from notifications.consumers import CLOSE_UNAUTHENTICATED
+from notifications.models import OrderEvent
+
+from .factories import change_status, message_of, new_order
+
+# Not transactional: commit hooks never fire, so the only delivery is the one a test runs
+# itself, whichever way the settings route tasks (in-process, or a broker with no worker here).
+pytestmark = pytest.mark.django_db
+
+IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_layer() -> Iterator[None]:
+    with override_settings(CHANNEL_LAYERS=IN_MEMORY):
+        yield
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    """Run one async scenario on one event loop (the in-memory layer lives on it)."""
+    async_to_sync(scenario)()
+
+
+def access_for(user: Any) -> str:
+    return token_obtain(username=user.username, password=PASSWORD)["access"]
+
+
+def socket(
+    *,
+    token: str | None = None,
+    via: str = "subprotocol",
+    origin: str | None = None,
+) -> WebsocketCommunicator:
+    path = "/ws/orders/"
+    subprotocols = None
+    if token is not None and via == "subprotocol":
+        subprotocols = ["jwt", token]
+    elif token is not None:
+        path += f"?token={token}"
+    headers = [(b"origin", origin.encode())] if origin else []
+    return WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
+
+
+deliver = database_sync_to_async(
+    lambda event_id: tasks.deliver_order_event.apply((event_id,)).get()
+)
+changed = database_sync_to_async(change_status)
+
+
+async def hears_nothing(ws: WebsocketCommunicator) -> bool:
+    # Only used after another socket received the same broadcast: in-memory delivery to every
+    # group member happens in the same group_send, so a message would already be queued.
+    return await ws.receive_nothing(timeout=0.2)
+
+
+def test_subprotocol_token_is_answered_with_the_label_only():
+    user = UserFactory()
+    token = access_for(user)
+
+    async def scenario() -> None:
+        ws = socket(token=token, via="subprotocol")
+        connected, subprotocol = await ws.connect()
+        assert (connected, subprotocol) == (True, "jwt")
+        await ws.send_json_to({"type": "ping"})
+        assert await ws.receive_json_from() == {"type": "pong"}
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_query_token_is_accepted_without_a_subprotocol():
+    user = UserFactory()
+    token = access_for(user)
+
+    async def scenario() -> None:
+        ws = socket(token=token, via="query")
+        assert await ws.connect() == (True, None)
+        await ws.send_json_to({"type": "ping"})
+        assert await ws.receive_json_from() == {"type": "pong"}
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def _expired(user: Any) -> str:
+    token = AccessToken(access_for(user))
+    token.set_exp(from_time=timezone.now() - timedelta(hours=1))  # re-signed, only expired
+    return str(token)
+
+
+def _signed_out(user: Any) -> str:
+    pair = token_obtain(username=user.username, password=PASSWORD)
+    token_blacklist(refresh=pair["refresh"])
+    return pair["access"]
+
+
+def _refresh_instead_of_access(user: Any) -> str:
+    return token_obtain(username=user.username, password=PASSWORD)["refresh"]
+
+
+def _foreign_signature(user: Any) -> str:
+    header, payload, _ = access_for(user).split(".")
+    return f"{header}.{payload}.{'A' * 43}"
+
+
+BAD_TOKENS: dict[str, Callable[[Any], str | None]] = {
+    "missing": lambda user: None,
+    "empty": lambda user: "",
+    "malformed": lambda user: "not-a-jwt",
+    "expired": _expired,
+    "signed-out": _signed_out,
+    "refresh-token": _refresh_instead_of_access,
+    "bad-signature": _foreign_signature,
+}
+
+
+@pytest.mark.parametrize("via", ["subprotocol", "query"])
+@pytest.mark.parametrize("kind", list(BAD_TOKENS))
+def test_bad_token_is_closed_with_4401_and_hears_nothing(kind, via):
+    owner = UserFactory()
+    staff = StaffFactory()
+    order = new_order(customer=owner)
+    token = BAD_TOKENS[kind](owner)
+
+    async def scenario() -> None:
+        ws = socket(token=token, via=via)
+        connected, _ = await ws.connect()
+        assert connected is True  # accepted, then closed at once so clients can read why
+        closing = await ws.receive_output(timeout=1)
+        assert closing["type"] == "websocket.close"
+        assert closing["code"] == CLOSE_UNAUTHENTICATED
+        if token:
+            assert token not in closing.get("reason", "")
+        # Nothing reaches it afterwards, not even an event of the token owner's order.
+        event = await changed(order=order, status="processing", by=staff)
+        assert await deliver(event.pk) == 1
+        assert await ws.receive_nothing(timeout=0.2)
+
+    run(scenario)
+
+
+def test_customer_hears_its_own_order_and_not_anothers():
+    owner, stranger, staff = UserFactory(), UserFactory(), StaffFactory()
+    order = new_order(customer=owner)
+    strangers_order = new_order(customer=stranger)
+    owner_token, stranger_token = access_for(owner), access_for(stranger)
+
+    async def scenario() -> None:
+        mine = socket(token=owner_token)
+        theirs = socket(token=stranger_token, via="query")
+        assert (await mine.connect())[0] and (await theirs.connect())[0]
+
+        event = await changed(order=order, status="shipped", by=staff)
+        assert await deliver(event.pk) == 1
+        received = await mine.receive_json_from(timeout=2)
+        assert received == message_of(event)
+        assert {k: received[k] for k in ("order_id", "new_status")} == {
+            "order_id": order.pk,
+            "new_status": "shipped",
+        }
+        assert received["old_status"] == "pending"
+        assert await hears_nothing(theirs)
+
+        other = await changed(order=strangers_order, status="processing", by=staff)
+        assert await deliver(other.pk) == 1
+        assert await theirs.receive_json_from(timeout=2) == message_of(other)
+        assert await hears_nothing(mine)
+        await mine.disconnect()
+        await theirs.disconnect()
+
+    run(scenario)
+
+
+def test_staff_hear_every_order_once():
+    first, second = UserFactory(), UserFactory()
+    staff = StaffFactory()
+    staffs_own_order = new_order(customer=staff)
+    orders = [new_order(customer=first), new_order(customer=second), staffs_own_order]
+    staff_token = access_for(staff)
+
+    async def scenario() -> None:
+        ws = socket(token=staff_token)
+        assert await ws.connect() == (True, "jwt")
+        events = [await changed(order=o, status="processing", by=staff) for o in orders]
+        for event in events:
+            assert await deliver(event.pk) == 1
+        received = [await ws.receive_json_from(timeout=2) for _ in events]
+        assert received == [message_of(e) for e in events]
+        # Staff who own an order are in both groups; they must still hear it once.
+        assert await ws.receive_nothing(timeout=0.2)
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_events_are_delivered_once_even_when_the_task_runs_twice():
+    owner, staff = UserFactory(), StaffFactory()
+    order = new_order(customer=owner)
+    token = access_for(owner)
+
+    async def scenario() -> None:
+        ws = socket(token=token)
+        assert (await ws.connect())[0]
+        event = await changed(order=order, status="cancelled", by=staff)
+        assert await deliver(event.pk) == 1
+        assert await deliver(event.pk) == 0
+        assert await ws.receive_json_from(timeout=2) == message_of(event)
+        assert await ws.receive_nothing(timeout=0.2)
+        await ws.disconnect()
+
+    run(scenario)
+    assert OrderEvent.objects.get().delivered_at is not None
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://evil.example", "https://localhost.evil.example", "null"],
+)
+def test_browser_origin_outside_allowed_hosts_is_refused(origin):
+    user = UserFactory()
+    token = access_for(user)
+
+    async def scenario() -> None:
+        ws = socket(token=token, origin=origin)
+        connected, _ = await ws.connect()
+        assert connected is False
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:8000", "https://127.0.0.1"])
+def test_browser_origin_in_allowed_hosts_is_accepted(origin):
+    user = UserFactory()
+    token = access_for(user)
+
+    async def scenario() -> None:
+        ws = socket(token=token, origin=origin)
+        assert await ws.connect() == (True, "jwt")
+        await ws.disconnect()
+
+    run(scenario)

@@ -1,0 +1,177 @@
+"""Outbox delivery without HTTP: pushing events once, and the sweep that re-sends lost ones."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.test import override_settings
+from django.utils import timezone
+
+from notifications import services, tasks
+from notifications.groups import STAFF_GROUP, user_group
+from notifications.models import OrderEvent
+
+from .factories import change_status, message_of, new_order
+
+# Not transactional: commit hooks never fire, so only the deliveries a test runs itself happen.
+# The channel layer is the configured one: in memory, or Redis when REDIS_URL is set.
+pytestmark = pytest.mark.django_db
+
+
+class Listener:
+    """A channel in the given groups of the configured layer, as a consumer would be."""
+
+    def __init__(self, *groups: str):
+        self.groups = groups
+        self.layer: Any = get_channel_layer()
+        self.channel = ""
+
+    async def __aenter__(self) -> Listener:
+        self.channel = await self.layer.new_channel()
+        for group in self.groups:
+            await self.layer.group_add(group, self.channel)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for group in self.groups:
+            await self.layer.group_discard(group, self.channel)
+
+    async def next(self, timeout: float = 2) -> dict[str, Any]:
+        return await asyncio.wait_for(self.layer.receive(self.channel), timeout)
+
+    async def hears_nothing(self, timeout: float = 0.3) -> bool:
+        try:
+            message = await asyncio.wait_for(self.layer.receive(self.channel), timeout)
+        except TimeoutError:
+            return True
+        raise AssertionError(f"unexpected message {message!r}")
+
+
+def run(scenario: Callable[[], Awaitable[None]]) -> None:
+    async_to_sync(scenario)()
+
+
+def wire(event: OrderEvent) -> dict[str, Any]:
+    return {"type": "order.event", "event": message_of(event)}
+
+
+deliver = database_sync_to_async(services.events_deliver)
+sweep = database_sync_to_async(lambda: tasks.sweep_order_events.apply().get())
+
+
+@pytest.fixture
+def event(customer, staff) -> OrderEvent:
+    return change_status(order=new_order(customer=customer), status="shipped", by=staff)
+
+
+def test_order_status_change_writes_one_undelivered_event(customer, staff):
+    order = new_order(customer=customer)
+
+    event = change_status(order=order, status="processing", by=staff)
+
+    assert OrderEvent.objects.count() == 1
+    assert (event.recipient_id, event.old_status, event.new_status) == (
+        customer.pk,
+        "pending",
+        "processing",
+    )
+    assert (event.delivered_at, event.attempts) == (None, 0)
+    assert message_of(event) == event.message()
+
+
+def test_deliver_sends_to_owner_and_staff_once(customer, event):
+    async def scenario() -> None:
+        async with Listener(user_group(customer.pk)) as owner, Listener(STAFF_GROUP) as staff:
+            assert await deliver(event_ids=[event.pk]) == 1
+            assert await owner.next() == wire(event)
+            assert await staff.next() == wire(event)
+
+            assert await deliver(event_ids=[event.pk]) == 0
+            assert await owner.hears_nothing()
+            assert await staff.hears_nothing()
+
+    run(scenario)
+    event.refresh_from_db()
+    assert event.delivered_at is not None
+    assert event.attempts == 1
+
+
+def test_deliver_task_is_safe_to_run_twice(customer, event):
+    async def scenario() -> None:
+        async with Listener(user_group(customer.pk)) as owner:
+            run_task = database_sync_to_async(
+                lambda: tasks.deliver_order_event.apply((event.pk,)).get()
+            )
+            assert await run_task() == 1
+            assert await run_task() == 0
+            assert await owner.next() == wire(event)
+            assert await owner.hears_nothing()
+
+    run(scenario)
+
+
+def _age(event: OrderEvent, by: timedelta) -> OrderEvent:
+    OrderEvent.objects.filter(pk=event.pk).update(changed_at=timezone.now() - by)
+    event.refresh_from_db()
+    return event
+
+
+def test_sweep_resends_old_undelivered_events_and_leaves_fresh_ones(customer, staff):
+    lost = _age(
+        change_status(order=new_order(customer=customer), status="processing", by=staff),
+        services.SWEEP_GRACE + timedelta(seconds=1),
+    )
+    fresh = change_status(order=new_order(customer=customer), status="processing", by=staff)
+    done = _age(
+        change_status(order=new_order(customer=customer), status="processing", by=staff),
+        timedelta(minutes=5),
+    )
+    services.events_deliver(event_ids=[done.pk])
+
+    assert services.events_pending() == [lost.pk]
+
+    async def scenario() -> None:
+        async with Listener(user_group(customer.pk)) as owner:
+            assert await sweep() == 1
+            assert await owner.next() == wire(lost)
+            assert await owner.hears_nothing()
+            assert await sweep() == 0
+            assert await owner.hears_nothing()
+
+    run(scenario)
+    fresh.refresh_from_db()
+    assert fresh.delivered_at is None  # left to the task sent when it committed
+    assert services.events_pending() == []
+    assert services.events_pending(grace=timedelta(0)) == [fresh.pk]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_undeliverable_event_stays_pending_and_the_error_reaches_the_task(event):
+    dead = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{_closed_port()}/0"]},
+        }
+    }
+    _age(event, services.SWEEP_GRACE + timedelta(seconds=1))
+
+    # The exception must be one the task retries on (with backoff).
+    with override_settings(CHANNEL_LAYERS=dead), pytest.raises(tasks.RETRYABLE):
+        services.events_deliver(event_ids=[event.pk])
+
+    event.refresh_from_db()
+    assert (event.delivered_at, event.attempts) == (None, 1)
+    assert services.events_pending() == [event.pk]  # the sweep will try again
