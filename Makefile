@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint typecheck pytest stack migrate e2e fuzz clean
+.PHONY: install run test lint typecheck pytest stack migrate e2e fuzz bench bench-smoke clean
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ e2e: install
 ## schemathesis over the live OpenAPI schema with a customer and an admin token (FUZZ_EXAMPLES=25).
 fuzz: install
 	bin/e2e fuzz
+
+## Benchmarks on a throwaway stack (needs PostgreSQL, Redis, wrk): prints a table, writes bench/out/.
+bench: install
+	$(BIN)/python -m bench
+
+## The same code paths in seconds; fails on errors, 5xx, inexact stock or a lost event, never on timings.
+bench-smoke: install
+	$(BIN)/python -m bench --smoke
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .mypy_cache .ruff_cache .pytest_cache

@@ -36,6 +36,14 @@ def _in_memory_layer() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _test_owns_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    # database_sync_to_async closes "old" connections around each call; inside the test's
+    # transaction that closes the test's own PostgreSQL connection. Django's test client
+    # makes the same exception for its request signals.
+    monkeypatch.setattr("channels.db.close_old_connections", lambda: None)
+
+
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     """Run one async scenario on one event loop (the in-memory layer lives on it)."""
     async_to_sync(scenario)()

@@ -1,0 +1,1 @@
+"""Benchmark suite: a throwaway full stack, real load tools, one table (see bench/README.md)."""

@@ -1,0 +1,232 @@
+"""Benchmark suite entry point: `.venv/bin/python -m bench [--smoke]` (or `bench/run.py`).
+
+Starts a throwaway full stack (fresh PostgreSQL database, Redis index 8, one uvicorn, one
+Celery worker, a bare ASGI app serving identical bytes), measures, prints ONE table and writes
+bench/out/{results.json,results.md,chart.png}. Exit status 1 if a step errored, any 5xx was
+seen, stock was inexact or an event was lost (timings are never asserted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import resource
+import secrets
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: bench/run.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import phases, profile, report
+from bench.stack import Stack, StepError, log
+
+USERS_CODE = r"""
+import json, uuid
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from ninja_jwt.tokens import RefreshToken
+from catalog.models import Product
+U = get_user_model()
+pw = make_password(%(pw)r)  # hashed once, shared: PBKDF2 per user would take minutes
+staff = U.objects.create(username="bench_staff", email="bench_staff@example.com",
+                         is_staff=True, password=pw)
+U.objects.bulk_create([U(username=f"bench_c{i:05d}", email=f"bench_c{i:05d}@example.com",
+                         password=pw) for i in range(%(n)d)])
+def tok(u):
+    r = RefreshToken.for_user(u)
+    r["sid"] = uuid.uuid4().hex  # as accounts.services.token_obtain does
+    return str(r.access_token)
+ids = list(Product.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+Product.objects.update(stock=1000000)
+Product.objects.filter(pk=ids[6]).update(stock=40)
+customers = [{"id": u.pk, "username": u.username, "token": tok(u)}
+             for u in U.objects.filter(username__startswith="bench_c").order_by("pk")]
+print("BENCH_JSON" + json.dumps({"customers": customers, "active_ids": ids}))
+"""
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny durations and counts (CI): same code paths, no timing asserted",
+    )
+    p.add_argument("--duration", type=float, help="seconds per wrk run (default 10, smoke 1)")
+    p.add_argument("--ws-changes", type=int, help="sequential changes timed (default 300)")
+    p.add_argument("--burst", type=int, help="changes in the burst (default 1000)")
+    p.add_argument("--sockets", type=int, help="sockets held (default 2000)")
+    p.add_argument(
+        "--worker-pool",
+        choices=("solo", "prefork"),
+        default="solo",
+        help="Celery pool: solo (default, lower latency here) or prefork -c 2",
+    )
+    p.add_argument("--no-scale-out", action="store_true", help="skip 2 uvicorn + 2 workers")
+    p.add_argument(
+        "--only",
+        help="comma-separated phases: catalog,orders,race,ws,burst,sockets,scale (default all)",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also py-spy the uvicorn process under the authenticated list and "
+        "checkout loads (needs py-spy: BENCH_PYSPY or on PATH)",
+    )
+    p.add_argument("--keep-logs", action="store_true")
+    a = p.parse_args(argv)
+    a.duration = a.duration or (1 if a.smoke else 10)
+    a.ws_changes = a.ws_changes or (10 if a.smoke else 300)
+    a.burst = a.burst or (30 if a.smoke else 1000)
+    a.sockets = a.sockets or (20 if a.smoke else 2000)
+    return a
+
+
+def raise_nofile(want: int) -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def _terminate(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse(argv)
+    only = set(a.only.split(",")) if a.only else None
+
+    def want(name: str) -> bool:
+        return only is None or name in only
+
+    # sockets are files: our client and uvicorn (which inherits it) need room for them
+    nofile = raise_nofile(max(4096, 2 * a.sockets + 1024))
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    started = time.monotonic()
+    res: dict[str, Any] = {
+        "meta": {
+            "started": dt.datetime.now().isoformat(timespec="seconds"),
+            "machine": report.machine(),
+            "smoke": a.smoke,
+            "duration": a.duration,
+            "worker_pool": "solo" if a.worker_pool == "solo" else "prefork -c 2",
+            "nofile": nofile,
+        }
+    }
+    stack = Stack(worker_pool=a.worker_pool, keep_logs=a.keep_logs)
+    ctx: phases.Ctx | None = None
+    failures: list[str] = []
+    try:
+        stack.open()
+        log("catalog: load_demo_catalog --categories 10 --per-category 100")
+        stack.manage(
+            "load_demo_catalog", "--categories", "10", "--per-category", "100", "--no-progress"
+        )
+        n_customers = max(50, a.sockets // 10 + 2)
+        password = secrets.token_urlsafe(16)
+        log(f"users: 1 staff + {n_customers} customers")
+        data = stack.shell_json(USERS_CODE % {"pw": password, "n": n_customers})
+        if len(data["active_ids"]) < 60:
+            raise StepError("the demo catalog has fewer than 60 active products")
+        log("uvicorn + Celery worker")
+        stack.start_web(1)
+        stack.start_workers(1)
+        # the staff token comes from the real sign-in endpoint
+        staff_token = asyncio.run(_login(stack.web_ports[0], "bench_staff", password))
+        ctx = phases.Ctx(
+            stack=stack,
+            smoke=a.smoke,
+            duration=a.duration,
+            staff_token=staff_token,
+            customers=data["customers"],
+            product_ids=data["active_ids"],
+        )
+        failures = ctx.failures
+        ids = ctx.product_ids
+        if want("catalog"):
+            res["catalog"] = phases.catalog(ctx)
+        if want("orders"):
+            res["orders_5hot"] = phases.contention(ctx, "orders_5hot", 16, ids[0:5])
+            res["orders_1hot"] = phases.contention(ctx, "orders_1hot", 32, ids[5:6])
+        if want("race"):
+            res["race"] = asyncio.run(phases.race(ctx, ids[6]))
+        if want("ws"):
+            res["ws_latency"] = asyncio.run(phases.ws_latency(ctx, a.ws_changes))
+        if want("burst"):
+            res["burst"] = asyncio.run(phases.burst(ctx, a.burst))
+        if want("sockets"):
+            res["sockets"] = asyncio.run(phases.sockets_held(ctx, a.sockets))
+        if a.profile:
+            res["profile"] = profile.run(ctx, ids)
+        if want("scale") and not a.no_scale_out:
+            log("scale-out: a second uvicorn and a second worker")
+            stack.start_web(1)
+            stack.start_workers(1)
+            so: dict[str, Any] = {"catalog": phases.scale_out_catalog(ctx)}
+            so["burst"] = asyncio.run(
+                phases.burst(ctx, a.burst, ports=stack.web_ports, label="scale-out burst")
+            )
+            res["scale_out"] = so
+        stack.check_alive()
+    except (StepError, Exception) as exc:  # noqa: BLE001
+        stack.failed = True
+        traceback.print_exc()
+        failures.append(f"step error: {exc}")
+    except KeyboardInterrupt as exc:
+        stack.failed = True
+        failures.append(f"interrupted ({exc})")
+    finally:
+        stack.close()
+    res["failures"] = failures
+    res["meta"]["seconds"] = round(time.monotonic() - started, 1)
+    table = report.write(res)
+    print()
+    print(table)
+    print()
+    print(
+        f"wrote {report.OUT}{'/smoke' if a.smoke else ''}/results.json, results.md, chart.png "
+        f"({res['meta']['seconds']} s{', smoke' if a.smoke else ''})"
+    )
+    if res["failures"]:
+        print("\nFAILED:", file=sys.stderr)
+        for f in res["failures"]:
+            print(f"  - {f}", file=sys.stderr)
+        return 1
+    print("OK: no step error, no 5xx, stock exact, no event lost")
+    return 0
+
+
+async def _login(port: int, username: str, password: str) -> str:
+    import json
+
+    from bench.aclient import Conn
+
+    c = Conn("127.0.0.1", port)
+    try:
+        status, body = await c.request(
+            "POST", "/api/token/", body={"username": username, "password": password}
+        )
+    finally:
+        await c.close()
+    if status != 200:
+        raise StepError(f"POST /api/token/ -> {status}: {body[:300]!r}")
+    return str(json.loads(body)["access"])
+
+
+if __name__ == "__main__":
+    os.chdir(Path(__file__).resolve().parent.parent)
+    sys.exit(main())
