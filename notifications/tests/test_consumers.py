@@ -7,8 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 from django.utils import timezone
@@ -69,10 +68,8 @@ def socket(
     return WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
 
 
-deliver = database_sync_to_async(
-    lambda event_id: tasks.deliver_order_event.apply((event_id,)).get()
-)
-changed = database_sync_to_async(change_status)
+deliver = sync_to_async(lambda event_id: tasks.deliver_order_event.apply((event_id,)).get())
+changed = sync_to_async(change_status)
 
 
 async def hears_nothing(ws: WebsocketCommunicator) -> bool:

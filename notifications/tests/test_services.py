@@ -9,8 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.test import override_settings
 from django.utils import timezone
@@ -63,8 +62,8 @@ def wire(event: OrderEvent) -> dict[str, Any]:
     return {"type": "order.event", "event": message_of(event)}
 
 
-deliver = database_sync_to_async(services.events_deliver)
-sweep = database_sync_to_async(lambda: tasks.sweep_order_events.apply().get())
+deliver = sync_to_async(services.events_deliver)
+sweep = sync_to_async(lambda: tasks.sweep_order_events.apply().get())
 
 
 @pytest.fixture
@@ -107,9 +106,7 @@ def test_deliver_sends_to_owner_and_staff_once(customer, event):
 def test_deliver_task_is_safe_to_run_twice(customer, event):
     async def scenario() -> None:
         async with Listener(user_group(customer.pk)) as owner:
-            run_task = database_sync_to_async(
-                lambda: tasks.deliver_order_event.apply((event.pk,)).get()
-            )
+            run_task = sync_to_async(lambda: tasks.deliver_order_event.apply((event.pk,)).get())
             assert await run_task() == 1
             assert await run_task() == 0
             assert await owner.next() == wire(event)
