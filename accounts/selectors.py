@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Exists
 from ninja_jwt.exceptions import TokenError
 from ninja_jwt.tokens import AccessToken, UntypedToken
 
@@ -25,13 +26,22 @@ def _decode_access(raw: str) -> AccessToken:
 
 
 def user_from_access_token(raw: str) -> User:
-    """The active user an access token belongs to; refuses expired, malformed and revoked ones."""
+    """The active user an access token belongs to; refuses expired, malformed and revoked ones.
+
+    One query: the user row with whether the token's sign-in session was revoked.
+    """
     token = _decode_access(raw)
     sid = token.get("sid")
-    user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
+    if sid is None:
+        raise NotAuthenticated("This session has been signed out.", code="token_revoked")
+    user = (
+        User.objects.filter(pk=token.get("user_id"), is_active=True)
+        .annotate(session_revoked=Exists(RevokedSession.objects.filter(sid=sid)))
+        .first()
+    )
     if user is None:
         raise NotAuthenticated("User not found or inactive.", code="token_invalid")
-    if sid is None or RevokedSession.objects.filter(sid=sid).exists():
+    if user.session_revoked:
         raise NotAuthenticated("This session has been signed out.", code="token_revoked")
     return user
 

@@ -1,4 +1,4 @@
-"""ASGI entry point: Django for HTTP, Channels for the `ws/orders/` WebSocket."""
+"""ASGI entry point: Django (on a thread pool) for HTTP, Channels for the `ws/orders/` WebSocket."""
 
 from __future__ import annotations
 
@@ -6,9 +6,15 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
-from django.core.asgi import get_asgi_application
+import django
 
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from django.conf import settings  # noqa: E402
+
+from config.handlers import ThreadPoolASGIHandler  # noqa: E402
+
+django_asgi_app = ThreadPoolASGIHandler(threads=settings.WEB_THREADS)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

@@ -37,7 +37,8 @@ def order_create(
     )
     if not created:
         response["Idempotent-Replayed"] = "true"
-    return Status(201 if created else 200, selectors.order_get(user=request.auth, pk=order.pk))
+        order = selectors.order_get(user=request.auth, pk=order.pk)
+    return Status(201 if created else 200, order)
 
 
 @router.get("/orders/", response={200: list[OrderOut], **errors(401, 422)})

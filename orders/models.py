@@ -43,6 +43,9 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Set by checkout on the order it just wrote: its lines, so the response needs no re-read.
+    created_items: list[OrderItem]
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from ninja import Schema
@@ -9,7 +10,7 @@ from pydantic import Field
 
 from config.schemas import DbId, DecimalString, InputSchema
 
-from .models import OrderStatus
+from .models import Order, OrderItem, OrderStatus
 
 MAX_QUANTITY = 1000
 MAX_LINES = 100
@@ -39,6 +40,12 @@ class OrderOut(Schema):
     total: DecimalString
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_items(order: Order) -> Iterable[OrderItem]:
+        # Checkout hands over the lines it just wrote; reads prefetch them (orders.selectors).
+        created: list[OrderItem] | None = getattr(order, "created_items", None)
+        return created if created is not None else order.items.all()
 
 
 class OrderStatusIn(InputSchema):

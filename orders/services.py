@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from cachalot.api import cachalot_disabled
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, When
 from django.utils import timezone
@@ -59,13 +60,77 @@ def _shift_stock(deltas: dict[int, int]) -> None:
     )
 
 
+def _lock_products(product_ids: Iterable[int]) -> dict[int, Product]:
+    """Lock the rows in primary-key order, so checkouts and cancels sharing rows never deadlock.
+
+    FOR NO KEY UPDATE: the rows' keys do not change, so it does not wait on the key-share locks
+    that other checkouts' order lines take on the same products.
+    """
+    return {
+        p.pk: p
+        for p in Product.objects.select_for_update(no_key=True)
+        .filter(pk__in=product_ids)
+        .order_by("pk")
+        .only("pk", "name", "price", "stock", "is_active")
+    }
+
+
+class _CatalogMoved(Exception):
+    """A price or name changed between the snapshot and the lock: take the snapshot again."""
+
+
+SNAPSHOT_ATTEMPTS = 3
+
+
+def _snapshot(product_ids: Iterable[int]) -> dict[int, Product]:
+    """Names and prices to write on the lines, read without locking (checked again under lock)."""
+    with cachalot_disabled():  # stock changes on every checkout: a cached copy is never reused
+        products = {
+            p.pk: p
+            for p in Product.objects.filter(pk__in=product_ids).only(
+                "pk", "name", "price", "stock", "is_active"
+            )
+        }
+    return products
+
+
+def _check_for_sale(merged: OrderedDict[int, int], products: dict[int, Product]) -> None:
+    for product_id in merged:
+        product = products.get(product_id)
+        if product is None or not product.is_active:
+            raise InvalidInput(
+                f"Product {product_id} does not exist or is not for sale.",
+                code="product_unavailable",
+            )
+
+
+def _take_stock(merged: OrderedDict[int, int], snapshot: dict[int, Product]) -> None:
+    """Lock the rows, check them against the snapshot and the stock, and take the stock."""
+    locked = _lock_products(merged.keys())
+    _check_for_sale(merged, locked)
+    for product_id, quantity in merged.items():
+        product, seen = locked[product_id], snapshot[product_id]
+        if (product.price, product.name) != (seen.price, seen.name):
+            raise _CatalogMoved
+        if product.stock < quantity:
+            raise Conflict(
+                f"Not enough stock for '{product.name}' (product {product_id}): "
+                f"{quantity} requested, {product.stock} available.",
+                code="insufficient_stock",
+            )
+    _shift_stock({pid: -qty for pid, qty in merged.items()})
+
+
 def order_create(
     *, customer: Any, lines: Iterable[tuple[int, int]], idempotency_key: str | None = None
 ) -> tuple[Order, bool]:
     """Place an order at catalog prices; returns (order, created). Never oversells.
 
-    Product rows are locked in primary-key order, so concurrent checkouts queue on the rows
-    they share and can never deadlock; the stock CHECK constraint backs the check in code.
+    The order, its lines and its history row are written first; the product rows are locked
+    last, in primary-key order, checked and decremented just before the commit, so a hot
+    product stays locked for two statements and the commit, not for the whole checkout. The
+    stock CHECK constraint backs the check in code. The returned order carries the lines it
+    wrote as `created_items`, so the caller needs no second read.
     """
     merged = _merge_lines(lines)
     fingerprint = _fingerprint(merged)
@@ -73,64 +138,56 @@ def order_create(
         existing = _replay(customer=customer, key=idempotency_key, fingerprint=fingerprint)
         if existing is not None:
             return existing, False
-    try:
-        with transaction.atomic():
-            products = {
-                p.pk: p
-                for p in Product.objects.select_for_update()
-                .filter(pk__in=merged.keys())
-                .order_by("pk")
-            }
+    for _attempt in range(SNAPSHOT_ATTEMPTS):
+        snapshot = _snapshot(merged.keys())
+        _check_for_sale(merged, snapshot)
+        try:
+            return _write_order(customer, merged, snapshot, idempotency_key, fingerprint), True
+        except _CatalogMoved:
+            continue
+        except IntegrityError:
             if idempotency_key:
-                # A request with this key may have committed while we waited for the locks
-                # (it took the same rows): answer with its order, not with the stock it took.
+                # A concurrent request with the same key committed first (our insert waited on
+                # its unique-index entry): answer with its order.
                 existing = _replay(customer=customer, key=idempotency_key, fingerprint=fingerprint)
                 if existing is not None:
                     return existing, False
-            for product_id in merged:
-                product = products.get(product_id)
-                if product is None or not product.is_active:
-                    raise InvalidInput(
-                        f"Product {product_id} does not exist or is not for sale.",
-                        code="product_unavailable",
-                    )
-            for product_id, quantity in merged.items():
-                product = products[product_id]
-                if product.stock < quantity:
-                    raise Conflict(
-                        f"Not enough stock for '{product.name}' (product {product_id}): "
-                        f"{quantity} requested, {product.stock} available.",
-                        code="insufficient_stock",
-                    )
-            _shift_stock({pid: -qty for pid, qty in merged.items()})
-            total = sum((products[pid].price * qty for pid, qty in merged.items()), Decimal("0"))
-            order = Order.objects.create(
-                customer=customer,
-                total=total,
-                idempotency_key=idempotency_key or None,
-                request_fingerprint=fingerprint if idempotency_key else "",
+            raise
+    raise Conflict(
+        "The catalog changed while the order was placed; please try again.",
+        code="catalog_changed",
+    )
+
+
+def _write_order(
+    customer: Any,
+    merged: OrderedDict[int, int],
+    snapshot: dict[int, Product],
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> Order:
+    with transaction.atomic():
+        order = Order.objects.create(
+            customer=customer,
+            total=sum((snapshot[pid].price * qty for pid, qty in merged.items()), Decimal("0")),
+            idempotency_key=idempotency_key or None,
+            request_fingerprint=fingerprint if idempotency_key else "",
+        )
+        order.created_items = OrderItem.objects.bulk_create(
+            OrderItem(
+                order=order,
+                product_id=pid,
+                product_name=snapshot[pid].name,
+                unit_price=snapshot[pid].price,
+                quantity=qty,
             )
-            OrderItem.objects.bulk_create(
-                OrderItem(
-                    order=order,
-                    product_id=pid,
-                    product_name=products[pid].name,
-                    unit_price=products[pid].price,
-                    quantity=qty,
-                )
-                for pid, qty in merged.items()
-            )
-            OrderStatusChange.objects.create(
-                order=order, from_status="", to_status=OrderStatus.PENDING, changed_by=customer
-            )
-    except IntegrityError:
-        if idempotency_key:
-            # A concurrent request with the same key won the insert: answer with its order.
-            existing = _replay(customer=customer, key=idempotency_key, fingerprint=fingerprint)
-            if existing is not None:
-                return existing, False
-        raise
-    return order, True
+            for pid, qty in merged.items()
+        )
+        OrderStatusChange.objects.create(
+            order=order, from_status="", to_status=OrderStatus.PENDING, changed_by=customer
+        )
+        _take_stock(merged, snapshot)
+    return order
 
 
 def order_status_change(
@@ -155,12 +212,7 @@ def order_status_change(
         if status == OrderStatus.CANCELLED:
             items = order.items.order_by("product_id").values_list("product_id", "quantity")
             # Lock in product-id order, as checkout does, before giving the stock back.
-            list(
-                Product.objects.select_for_update()
-                .filter(pk__in=[pid for pid, _ in items])
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
+            _lock_products([pid for pid, _ in items])
             _shift_stock(dict(items))
         order.status = status
         order.save(update_fields=["status", "updated_at"])

@@ -95,8 +95,20 @@ TEMPLATES = [
     },
 ]
 
+# Each web process runs Django's request path in a pool of WEB_THREADS threads (config.handlers).
+WEB_THREADS = int(os.environ.get("WEB_THREADS", "8"))
+
 if DATABASE_URL:
+    # A psycopg pool per process: a request borrows a connection and gives it back when Django
+    # closes it, so no request pays for a new PostgreSQL backend. The pool has room for every
+    # request thread plus the WebSocket auth and signal threads; past that, callers wait.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "2")),
+        "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", str(WEB_THREADS + 4))),
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
+    }
 else:
     DATABASES = {
         "default": {
