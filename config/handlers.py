@@ -14,6 +14,7 @@ an idle thread and a broken one is dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
@@ -32,8 +33,7 @@ class ThreadPoolASGIHandler(ASGIHandler):
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)  # the sync chain: no hop per middleware
-        chain = self._middleware_chain
-        assert chain is not None
+        chain: Callable[[HttpRequest], HttpResponseBase] = self._middleware_chain  # type: ignore[has-type]
 
         def run(request: HttpRequest) -> HttpResponseBase:
             try:
