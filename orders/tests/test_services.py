@@ -11,8 +11,9 @@ from django.db.models import F
 from catalog.models import Product
 from config.errors import Conflict, InvalidInput, NotFound
 from notifications.models import OrderEvent
+from orders import services
 from orders.models import Order, OrderItem, OrderStatus, OrderStatusChange
-from orders.services import order_cancel, order_create, order_status_change
+from orders.services import SNAPSHOT_ATTEMPTS, order_cancel, order_create, order_status_change
 from orders.tests.conftest import world
 from orders.tests.factories import place_order
 
@@ -86,6 +87,67 @@ def test_a_later_line_refused_leaves_earlier_lines_untouched(customer, product, 
     with pytest.raises(Conflict):
         order_create(customer=customer, lines=[(product.pk, 2), (second_product.pk, 51)])
 
+    assert world() == before
+
+
+def _catalog_moves_after_snapshot(monkeypatch, times: int, **change):
+    """Apply `change` to the products right after each of the first `times` snapshots."""
+    real = services._snapshot
+    calls = {"n": 0}
+
+    def snapshot_then_change(product_ids):
+        taken = real(product_ids)
+        calls["n"] += 1
+        if calls["n"] <= times:
+            Product.objects.filter(pk__in=list(product_ids)).update(
+                **{k: (v(calls["n"]) if callable(v) else v) for k, v in change.items()}
+            )
+        return taken
+
+    monkeypatch.setattr(services, "_snapshot", snapshot_then_change)
+    return calls
+
+
+def test_a_price_change_before_the_lock_is_caught_and_the_order_takes_the_new_price(
+    monkeypatch, customer, product
+):
+    calls = _catalog_moves_after_snapshot(monkeypatch, times=1, price=Decimal("13.00"))
+
+    order, created = order_create(customer=customer, lines=[(product.pk, 2)])
+
+    assert (created, calls["n"]) == (True, 2)
+    assert order.total == Decimal("26.00")
+    assert [(i.unit_price, i.quantity) for i in order.created_items] == [(Decimal("13.00"), 2)]
+    assert list(Order.objects.values_list("total", flat=True)) == [Decimal("26.00")]
+    assert list(OrderItem.objects.values_list("unit_price", flat=True)) == [Decimal("13.00")]
+    product.refresh_from_db()
+    assert product.stock == 8
+
+
+def test_a_catalog_that_keeps_moving_is_a_409_and_writes_nothing(monkeypatch, customer, product):
+    before = world()
+    calls = _catalog_moves_after_snapshot(
+        monkeypatch, times=99, price=lambda n: Decimal("20.00") + n
+    )
+
+    with pytest.raises(Conflict) as exc:
+        order_create(customer=customer, lines=[(product.pk, 1)])
+
+    assert (exc.value.code, calls["n"]) == ("catalog_changed", SNAPSHOT_ATTEMPTS)
+    assert exc.value.detail == "The catalog changed while the order was placed; please try again."
+    assert world() == before
+
+
+def test_a_product_withdrawn_before_the_lock_is_refused_and_writes_nothing(
+    monkeypatch, customer, product
+):
+    before = world()
+    _catalog_moves_after_snapshot(monkeypatch, times=1, is_active=False)
+
+    with pytest.raises(InvalidInput) as exc:
+        order_create(customer=customer, lines=[(product.pk, 1)])
+
+    assert exc.value.code == "product_unavailable"
     assert world() == before
 
 
