@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from channels.testing import HttpCommunicator
 from django.db import connection
+from psycopg_pool import ConnectionPool
 
 from accounts.services import token_obtain
 from accounts.tests.factories import PASSWORD
@@ -45,7 +46,8 @@ def _call(handler: ThreadPoolASGIHandler, method: str, path: str, token: str, bo
 
 
 def _checked_out() -> int:
-    stats = connection.pool.get_stats()
+    pool: ConnectionPool = connection.pool  # type: ignore[attr-defined]  # Django 5.1+, no stub yet
+    stats = pool.get_stats()
     return int(stats["pool_size"] - stats["pool_available"])
 
 
