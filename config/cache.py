@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
-from django.core.cache.backends.redis import RedisCache
+from cachalot.utils import UncachableQuery, get_query_cache_key, is_cachable
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.utils.functional import cached_property
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -15,6 +18,12 @@ logger = logging.getLogger(__name__)
 _OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 # After a failure, skip Redis for this long instead of paying a connect timeout per call.
 _BACKOFF_SECONDS = 1.0
+
+# Django makes a cache object per thread and per async context, so under ASGI every request got
+# a new client and a new Redis connection. One client (and its thread-safe connection pools)
+# per process and configuration is shared by all of them; redis-py resets its pools after fork.
+_clients: dict[tuple[str, str], RedisCacheClient] = {}
+_clients_lock = threading.Lock()
 
 
 class ResilientRedisCache(RedisCache):
@@ -26,6 +35,18 @@ class ResilientRedisCache(RedisCache):
     """
 
     _down_until = 0.0
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._client_key = (server, repr(sorted(params.get("OPTIONS", {}).items())))
+
+    @cached_property
+    def _cache(self) -> RedisCacheClient:
+        with _clients_lock:
+            client = _clients.get(self._client_key)
+            if client is None:
+                client = _clients[self._client_key] = super()._cache  # type: ignore[misc]
+        return client
 
     def _available(self) -> bool:
         return time.monotonic() >= type(self)._down_until
@@ -76,3 +97,18 @@ class ResilientRedisCache(RedisCache):
 
     def clear(self) -> None:
         self._guard(None, "clear")
+
+
+def query_cache_key(compiler: Any) -> str:
+    """cachalot's query key (CACHALOT_QUERY_KEYGEN), skipped for queries it would not cache.
+
+    cachalot compiles a query's SQL to make its key before it finds out that the query touches
+    a table it does not cache. Most queries outside the catalog (users, tokens, orders: a whole
+    checkout) are of that kind, so refuse them first, by the same rules cachalot applies after:
+    a locking read, or a main table that is not cachable, makes the whole query uncachable.
+    """
+    query = compiler.query
+    meta = query.get_meta()
+    if query.select_for_update or (meta is not None and not is_cachable(meta.db_table)):
+        raise UncachableQuery
+    return str(get_query_cache_key(compiler))

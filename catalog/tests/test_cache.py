@@ -5,19 +5,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from cachalot.utils import UncachableQuery, get_query_cache_key
 from django.conf import settings
+from django.core.cache import caches as django_caches
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product
 from catalog.tests.conftest import ThrowawayRedis, new_category, new_product, product_body
-from config.cache import ResilientRedisCache
+from config.cache import ResilientRedisCache, query_cache_key
 from conftest import ApiClient, fullstack
+from orders.models import Order
 
 LIST = "/api/products/"
 
@@ -233,3 +237,45 @@ def test_the_api_survives_a_redis_outage(
         assert after.json()["items"][1]["price"] == "11.00"
         detail = anon.get(f"{LIST}{kettle.pk}/")
         assert (detail.status_code, detail.json()) == (200, product_body(kettle))
+
+
+def test_every_thread_shares_one_redis_client(throwaway_redis: ThrowawayRedis) -> None:
+    """Django makes a cache object per thread (and per async context): they share one client."""
+    cache_settings = {
+        "default": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": throwaway_redis.url,
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+        }
+    }
+    used: list[tuple[Any, Any]] = []
+
+    def use_the_cache() -> None:
+        cache = django_caches["default"]
+        cache.set("shared-client-test", 1)
+        assert isinstance(cache, ResilientRedisCache)
+        used.append((cache, cache._cache))
+
+    with override_settings(CACHES=cache_settings):
+        for _ in range(8):  # one after another: a shared client needs one connection
+            thread = threading.Thread(target=use_the_cache)
+            thread.start()
+            thread.join()
+        info: dict[str, Any] = throwaway_redis.client().info("clients")  # type: ignore[assignment]
+        clients = info["connected_clients"]
+
+    assert len({id(cache) for cache, _ in used}) == 8
+    assert len({id(client) for _, client in used}) == 1
+    assert clients == 2  # that one client's connection, and this probe's
+
+
+@pytest.mark.django_db
+def test_the_query_key_is_cachalots_for_catalog_reads_and_refused_early_for_the_rest() -> None:
+    def compiler(qs: Any) -> Any:
+        return qs.query.get_compiler(using="default")
+
+    catalog_read = compiler(Product.objects.filter(is_active=True))
+    assert query_cache_key(catalog_read) == get_query_cache_key(catalog_read)
+    for uncachable in (Order.objects.all(), Product.objects.select_for_update()):
+        with pytest.raises(UncachableQuery):
+            query_cache_key(compiler(uncachable))

@@ -139,6 +139,7 @@ else:
 # invalidation traffic (cachalot invalidates per table).
 CACHALOT_ONLY_CACHABLE_APPS = {"catalog"}
 CACHALOT_TIMEOUT = int(os.environ.get("CACHALOT_TIMEOUT", "600"))
+CACHALOT_QUERY_KEYGEN = "config.cache.query_cache_key"
 
 if CHANNEL_LAYER_REDIS_URL:
     CHANNEL_LAYERS = {
