@@ -69,6 +69,19 @@ class ApiClient:
         return self.request("DELETE", path, **kw)
 
 
+def side_connection() -> Any:
+    """A psycopg connection to the test database outside Django and its pool (PostgreSQL only):
+    to hold a row lock, or to see what other backends are doing, while the code under test runs.
+    """
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    for django_only in ("pool", "cursor_factory", "context"):
+        params.pop(django_only, None)
+    return psycopg.connect(**params)
+
+
 def client_for(user: Any) -> ApiClient:
     return ApiClient(token_obtain(username=user.username, password=PASSWORD)["access"])
 

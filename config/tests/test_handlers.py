@@ -10,7 +10,6 @@ import asyncio
 import json
 from typing import Any
 
-import psycopg
 import pytest
 from channels.testing import HttpCommunicator
 from django.db import connection
@@ -20,20 +19,11 @@ from accounts.services import token_obtain
 from accounts.tests.factories import PASSWORD
 from catalog.models import Product
 from config.handlers import ThreadPoolASGIHandler
-from conftest import fullstack
+from conftest import fullstack, side_connection
 from orders.models import Order
 from orders.tests.factories import new_product, new_user
 
 pytestmark = [fullstack, pytest.mark.django_db(transaction=True)]
-
-
-def _side_connection() -> psycopg.Connection[Any]:
-    """A connection outside Django and its pool, to the same (test) database."""
-    params = connection.get_connection_params()
-    params.pop("pool", None)
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    return psycopg.connect(**params)
 
 
 def _call(handler: ThreadPoolASGIHandler, method: str, path: str, token: str, body: Any = None):
@@ -60,7 +50,7 @@ def buyer_token() -> str:
 def test_a_checkout_waiting_on_a_locked_row_does_not_hold_up_other_requests(buyer_token):
     handler = ThreadPoolASGIHandler(threads=4)
     product = new_product(stock=5)
-    locker = _side_connection()
+    locker = side_connection()
     locker.execute("SELECT 1 FROM catalog_product WHERE id = %s FOR UPDATE", [product.pk])
 
     async def scenario() -> tuple[dict[str, Any], dict[str, Any], bool]:
@@ -105,7 +95,7 @@ def test_request_threads_return_their_connections_and_survive_dropped_ones(buyer
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (ours,) = cursor.fetchone()
-    killer = _side_connection()
+    killer = side_connection()
     try:
         killed = killer.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -30,7 +31,7 @@ from websockets.typing import Origin, Subprotocol
 
 from accounts.services import token_blacklist, token_obtain
 from accounts.tests.factories import PASSWORD, StaffFactory, UserFactory
-from conftest import fullstack
+from conftest import fullstack, side_connection
 from notifications.models import OrderEvent
 from orders.models import Order
 from orders.services import order_status_change
@@ -183,14 +184,16 @@ def uvicorn(name: str, *, env: dict[str, str], logs: Path) -> Service:
     return service
 
 
-def worker(name: str, *, env: dict[str, str], logs: Path) -> Service:
+def worker(name: str, *, env: dict[str, str], logs: Path, pool: str = "solo") -> Service:
     argv = [
         str(BIN / "celery"),
         "-A",
         "celery_app",
         "worker",
         "-P",
-        "solo",
+        pool,
+        "-c",
+        "1",
         "-l",
         "info",
         "--without-gossip",
@@ -422,6 +425,115 @@ def test_with_the_worker_stopped_changes_commit_and_arrive_once_it_starts(stack,
         assert next_event(ws) == message_of(event)
 
     wait_delivered(event)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@dataclass
+class MidDelivery:
+    event: OrderEvent
+    worker: Service  # the worker running the delivery
+    lock: Any  # the connection holding the outbox row's lock: rollback() releases it
+    watcher: Any  # an autocommit connection reading pg_stat_activity
+
+    def waiting(self) -> set[int]:
+        """The backends of deliveries blocked on our lock. Read from their own connection, one
+        statement at a time: PostgreSQL shows pg_stat_activity as it was when a transaction
+        first read it. (A killed worker's backend goes on waiting: PostgreSQL notices the
+        client is gone only when it next talks to it.)"""
+        rows = self.watcher.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE %s",
+            ['UPDATE "notifications_orderevent"%'],
+        ).fetchall()
+        return {pid for (pid,) in rows}
+
+
+@pytest.fixture
+def mid_delivery(stack, people, logs) -> Iterator[Callable[[str], MidDelivery]]:
+    """Stop worker C, change an order, lock its outbox row, then start a worker of `pool`: it
+    takes the task and blocks inside it. Afterwards stops that worker, drops the lock and
+    restarts C for the module's other tests."""
+    held: list[MidDelivery] = []
+
+    def hold(pool: str) -> MidDelivery:
+        stack["c"].stop()
+        order = new_order(customer=people["owner"])
+        assert patch_status(stack["b"], order, "shipped", people["staff_token"])[0] == 200
+        event = latest_event(order)
+        lock, watcher = side_connection(), side_connection()
+        watcher.autocommit = True
+        lock.execute("SELECT 1 FROM notifications_orderevent WHERE id = %s FOR UPDATE", [event.pk])
+        doomed = worker(f"doomed-{pool}", env=stack_env(), logs=logs, pool=pool)
+        held.append(MidDelivery(event, doomed, lock, watcher))
+        doomed.start()
+        wait_for(held[-1].waiting, timeout=ARRIVE_SECONDS, what="the task to start")
+        return held[-1]
+
+    yield hold
+    for h in held:
+        h.lock.close()
+        h.watcher.close()
+        h.worker.stop(signal.SIGKILL)
+    if not stack["c"].alive():
+        stack["c"].start()
+
+
+def test_a_worker_child_killed_mid_delivery_hands_the_task_back(stack, people, mid_delivery):
+    """acks_late + task_reject_on_worker_lost: the killed child's message is redelivered."""
+    with open_socket(stack["a"].ws, people["owner_token"]) as ws:
+        held = mid_delivery("prefork")
+        assert held.worker.proc is not None
+        parent = held.worker.proc.pid
+        (child,) = _children(parent)
+        first = held.waiting()
+        os.kill(child, signal.SIGKILL)
+        wait_for(
+            lambda: "WorkerLostError" in held.worker.log(held.worker.started_at_offset),
+            timeout=ARRIVE_SECONDS,
+            what="the worker to notice its lost child",
+        )
+        # The parent handed the message back; its new child takes it and waits on our lock.
+        wait_for(lambda: _children(parent) not in ([], [child]), timeout=10, what="a new child")
+        wait_for(lambda: held.waiting() - first, timeout=ARRIVE_SECONDS, what="the task again")
+        assert hears_nothing(ws, quiet=0.3)
+
+        held.lock.rollback()  # release the lock: the retry delivers
+        assert next_event(ws) == message_of(held.event)
+        wait_delivered(held.event)
+        assert hears_nothing(ws)  # exactly once
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing_the_sweep_resends(
+    stack, people, logs, mid_delivery
+):
+    """A whole worker dies (SIGKILL, no chance to hand back): beat's sweep sends the event."""
+    with open_socket(stack["a"].ws, people["owner_token"]) as ws:
+        held = mid_delivery("solo")
+        held.worker.stop(signal.SIGKILL)
+        held.lock.rollback()
+        held.event.refresh_from_db()
+        assert held.event.delivered_at is None
+        assert hears_nothing(ws, quiet=0.3)
+
+        sweeper = beat("sweeper", env=stack_env(OUTBOX_SWEEP_SECONDS="1"), logs=logs).start()
+        try:
+            stack["c"].start()
+            assert next_event(ws) == message_of(held.event)  # once the sweep's grace is over
+            wait_delivered(held.event)
+            assert hears_nothing(ws)
+        finally:
+            sweeper.stop()
 
 
 @pytest.mark.parametrize("via", ["query", "subprotocol"])
