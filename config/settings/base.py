@@ -170,7 +170,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 NINJA_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "10"))),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=float(os.environ.get("JWT_ACCESS_MINUTES", "10"))),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "7"))),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,

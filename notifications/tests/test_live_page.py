@@ -372,6 +372,46 @@ def test_customer_sees_status_changes_live_and_after_a_server_restart(
 
 
 @needs_chromium
+@pytest.mark.timeout(180)
+def test_an_expired_access_token_is_refreshed_by_the_page(
+    server: LiveServer, browser: webdriver.Chrome
+) -> None:
+    """The socket is refused with 4401 once the access token expired: the page refreshes its
+    tokens (rotation), reconnects, and its catch-up call runs on the new access token."""
+    lifetime_seconds = 3
+    server.stop()
+    server.env["JWT_ACCESS_MINUTES"] = str(lifetime_seconds / 60)
+    server.start()
+    try:
+        order = server.order("live_bob", server.product_id)
+        page = Page(browser, server)
+        page.sign_in("live_bob")
+        page.wait_badge(order, "pending")
+        time.sleep(lifetime_seconds + 1)  # the page's access token has now expired
+
+        server.stop()
+        page.wait_state("reconnecting")
+        server.shell(
+            "from accounts.models import User\n"
+            "from orders.services import order_status_change\n"
+            f"order_status_change(order_id={order}, status='processing', "
+            "by=User.objects.get(username='live_staff'))\n"
+        )
+        log_mark = server.log_path.stat().st_size
+        server.start()
+
+        page.wait_badge(order, "processing")
+        page.wait_state("connected")
+        after_restart = server.log_path.read_bytes()[log_mark:].decode(errors="replace")
+        assert '"POST /api/token/refresh/ HTTP/1.1" 200' in after_restart
+        assert '"POST /api/token/refresh/ HTTP/1.1" 401' not in after_restart
+    finally:
+        server.stop()
+        del server.env["JWT_ACCESS_MINUTES"]
+        server.start()
+
+
+@needs_chromium
 @pytest.mark.timeout(120)
 def test_staff_see_every_order_update(server: LiveServer, browser: webdriver.Chrome) -> None:
     product_id = server.product_id

@@ -31,6 +31,7 @@
       refreshing: null, // one refresh at a time: rotation blacklists the old refresh token
       socket: null,
       attempt: 0, // failed connects since the last good catch-up; drives the back-off
+      freshTokens: false, // reconnecting right after a refresh caused by a 4401
       retryTimer: null,
       pingTimer: null,
       pongTimer: null,
@@ -236,6 +237,7 @@
       caughtUp = true;
       advanceCursor(s, liveMax);
       s.attempt = 0;
+      s.freshTokens = false;
       $("orders-error").hidden = true;
       if (socket.readyState === WebSocket.OPEN) setState("connected");
     };
@@ -264,8 +266,18 @@
       stopTimers(s);
       setState("reconnecting");
       if (event.code === CLOSE_UNAUTHENTICATED) {
+        // Refused for its token (it expired, say while the server was away): with new tokens
+        // reconnect at once, not after the back-off, but only once per refresh, so a server
+        // that refuses fresh tokens too is retried at the back-off's pace.
+        const refusedFreshTokens = s.freshTokens;
+        s.freshTokens = false;
         try {
           await refreshTokens(s);
+          if (s !== session) return;
+          if (!refusedFreshTokens) {
+            s.freshTokens = true;
+            return scheduleReconnect(s, 0);
+          }
         } catch (err) {
           if (s !== session) return;
           if (err instanceof SessionEnded) return signedOut(err.message);
