@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -172,3 +173,37 @@ def test_undeliverable_event_stays_pending_and_the_error_reaches_the_task(event)
     event.refresh_from_db()
     assert (event.delivered_at, event.attempts) == (None, 1)
     assert services.events_pending() == [event.pk]  # the sweep will try again
+
+
+def test_deliveries_in_one_process_share_one_sender_loop(customer, staff):
+    """Each Redis delivery runs on the process's one sender loop (the in-memory layer, on the
+    caller's own loop, never starts it)."""
+    sender = services._SenderLoop()
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def note_loop() -> None:
+        loops.append(asyncio.get_running_loop())
+
+    for _ in range(3):
+        sender.run(note_loop)
+
+    assert len(loops) == 3
+    assert loops[0] is loops[1] is loops[2]
+    assert loops[0].is_running()
+
+
+def test_a_send_that_hangs_times_out_with_an_error_the_task_retries(monkeypatch):
+    sender = services._SenderLoop()
+    monkeypatch.setattr(sender, "SEND_TIMEOUT", 0.2)
+    cancelled = threading.Event()
+
+    async def hang() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    with pytest.raises(tasks.RETRYABLE):
+        sender.run(hang)
+    assert cancelled.wait(timeout=2)  # and the hung send was cancelled on its loop
