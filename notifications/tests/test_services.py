@@ -176,8 +176,7 @@ def test_undeliverable_event_stays_pending_and_the_error_reaches_the_task(event)
 
 
 def test_deliveries_in_one_process_share_one_sender_loop(customer, staff):
-    """Each Redis delivery runs on the process's one sender loop (the in-memory layer, on the
-    caller's own loop, never starts it)."""
+    """Every send runs on the same long-lived loop: its Redis connections are kept."""
     sender = services._SenderLoop()
     loops: list[asyncio.AbstractEventLoop] = []
 
