@@ -129,11 +129,20 @@ class Pool:
         await asyncio.gather(*(c.close() for c in self._all), return_exceptions=True)
 
 
-async def ws_connect(port: int, token: str, *, open_timeout: float = 30) -> ClientConnection:
-    """An authenticated `ws/orders/` socket, token in the subprotocols as a browser sends it."""
+async def ws_connect(
+    port: int, token: str, *, token_in: str = "subprotocol", open_timeout: float = 30
+) -> ClientConnection:
+    """An authenticated `ws/orders/` socket. Ours takes the token in the subprotocols, as a
+    browser sends it (token_in="subprotocol"); the brief's reference in `?token=` ("query")."""
+    if token_in == "query":
+        url, protocols = f"ws://127.0.0.1:{port}/ws/orders/?token={token}", None
+    elif token_in == "subprotocol":
+        url, protocols = f"ws://127.0.0.1:{port}/ws/orders/", ["jwt", token]
+    else:
+        raise ValueError(f"token_in: {token_in!r}")
     return await connect(
-        f"ws://127.0.0.1:{port}/ws/orders/",
-        subprotocols=["jwt", token],  # type: ignore[list-item]
+        url,
+        subprotocols=protocols,  # type: ignore[arg-type]
         open_timeout=open_timeout,
         ping_interval=None,
         max_queue=None,

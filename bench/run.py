@@ -1,9 +1,11 @@
 """Benchmark suite entry point: `.venv/bin/python -m bench [--smoke]` (or `bench/run.py`).
 
 Starts a throwaway full stack (fresh PostgreSQL database, Redis index 8, one uvicorn, one
-Celery worker, a bare ASGI app serving identical bytes), measures, prints ONE table and writes
-bench/out/{results.json,results.md,chart.png}. Exit status 1 if a step errored, any 5xx was
-seen, stock was inexact or an event was lost (timings are never asserted).
+Celery worker, a bare ASGI app serving identical bytes), measures, then measures the brief's
+DRF design (bench/reference: its own database, Redis index 7, gunicorn then uvicorn) under the
+same load, prints ONE table side by side and writes bench/out/{results.json,results.md,
+chart.png}. Exit status 1 if a step errored, or our stack answered a 5xx, left stock inexact or
+lost an event (timings are never asserted; the reference's own 5xx are reported, not failed).
 """
 
 from __future__ import annotations
@@ -24,32 +26,8 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: bench/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import phases, profile, report
+from bench import phases, profile, reference_stage, report
 from bench.stack import Stack, StepError, log
-
-USERS_CODE = r"""
-import json, uuid
-from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
-from ninja_jwt.tokens import RefreshToken
-from catalog.models import Product
-U = get_user_model()
-pw = make_password(%(pw)r)  # hashed once, shared: PBKDF2 per user would take minutes
-staff = U.objects.create(username="bench_staff", email="bench_staff@example.com",
-                         is_staff=True, password=pw)
-U.objects.bulk_create([U(username=f"bench_c{i:05d}", email=f"bench_c{i:05d}@example.com",
-                         password=pw) for i in range(%(n)d)])
-def tok(u):
-    r = RefreshToken.for_user(u)
-    r["sid"] = uuid.uuid4().hex  # as accounts.services.token_obtain does
-    return str(r.access_token)
-ids = list(Product.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
-Product.objects.update(stock=1000000)
-Product.objects.filter(pk=ids[6]).update(stock=40)
-customers = [{"id": u.pk, "username": u.username, "token": tok(u)}
-             for u in U.objects.filter(username__startswith="bench_c").order_by("pk")]
-print("BENCH_JSON" + json.dumps({"customers": customers, "active_ids": ids}))
-"""
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -75,8 +53,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--no-scale-out", action="store_true", help="skip 2 uvicorn + 2 workers")
     p.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="skip measuring the brief's DRF design (bench/reference) side by side",
+    )
+    p.add_argument(
         "--only",
-        help="comma-separated phases: catalog,orders,race,ws,burst,sockets,scale (default all)",
+        help="comma-separated phases: catalog,orders,race,ws,burst,sockets,reference,scale "
+        "(default all)",
     )
     p.add_argument(
         "--profile",
@@ -132,21 +116,17 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
     try:
         stack.open()
-        log("catalog: load_demo_catalog --categories 10 --per-category 100")
-        stack.manage(
-            "load_demo_catalog", "--categories", "10", "--per-category", "100", "--no-progress"
-        )
+        stack.load_catalog()
         n_customers = max(50, a.sockets // 10 + 2)
         password = secrets.token_urlsafe(16)
-        log(f"users: 1 staff + {n_customers} customers")
-        data = stack.shell_json(USERS_CODE % {"pw": password, "n": n_customers})
+        data = stack.make_users(n_customers, password)
         if len(data["active_ids"]) < 60:
             raise StepError("the demo catalog has fewer than 60 active products")
         log("uvicorn + Celery worker")
         stack.start_web(1)
         stack.start_workers(1)
         # the staff token comes from the real sign-in endpoint
-        staff_token = asyncio.run(_login(stack.web_ports[0], "bench_staff", password))
+        staff_token = asyncio.run(phases.login(stack.web_ports[0], "bench_staff", password))
         ctx = phases.Ctx(
             stack=stack,
             smoke=a.smoke,
@@ -172,6 +152,19 @@ def main(argv: list[str] | None = None) -> int:
             res["sockets"] = asyncio.run(phases.sockets_held(ctx, a.sockets))
         if a.profile:
             res["profile"] = profile.run(ctx, ids)
+        if want("reference") and not a.no_reference:
+            try:
+                res["reference"] = reference_stage.run(
+                    smoke=a.smoke,
+                    duration=a.duration,
+                    ws_changes=a.ws_changes,
+                    # with --only, the reference measures what ours measured (all if none)
+                    parts=(only & set(reference_stage.PARTS)) if only else None,
+                    keep_logs=a.keep_logs,
+                )
+            except Exception as exc:  # noqa: BLE001 - ours is still up: go on to the scale-out
+                traceback.print_exc()
+                failures.append(f"reference: step error: {exc}")
         if want("scale") and not a.no_scale_out:
             log("scale-out: a second uvicorn and a second worker")
             stack.start_web(1)
@@ -208,23 +201,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print("OK: no step error, no 5xx, stock exact, no event lost")
     return 0
-
-
-async def _login(port: int, username: str, password: str) -> str:
-    import json
-
-    from bench.aclient import Conn
-
-    c = Conn("127.0.0.1", port)
-    try:
-        status, body = await c.request(
-            "POST", "/api/token/", body={"username": username, "password": password}
-        )
-    finally:
-        await c.close()
-    if status != 200:
-        raise StepError(f"POST /api/token/ -> {status}: {body[:300]!r}")
-    return str(json.loads(body)["access"])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""The throwaway full stack: a fresh PostgreSQL database, Redis index 8, uvicorn, a Celery worker
-and the bare ASGI app; everything started here is stopped and dropped in `close()`."""
+"""The throwaway stacks: ours (a fresh PostgreSQL database, Redis index 8, uvicorn, a Celery
+worker and the bare ASGI app) and the brief's reference design (bench/reference: its own database
+and Redis index, gunicorn or uvicorn); everything started here is stopped and dropped in
+`close()`."""
 
 from __future__ import annotations
 
@@ -26,7 +28,35 @@ BIN = ROOT / ".venv" / "bin"
 PYTHON = str(BIN / "python")
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+REF_REDIS_URL = os.environ.get("BENCH_REF_REDIS_URL", "redis://127.0.0.1:6379/7")
 LOCK_FILE = Path(tempfile.gettempdir()) / "shop-bench.lock"
+
+
+# 1 staff + n customers sharing one password, access tokens minted for the customers; every
+# product gets stock enough for the order phases, the 7th active one 40 units for the race.
+USERS_CODE = r"""
+import json, uuid
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from %(token_module)s import RefreshToken
+from %(product_module)s import Product
+U = get_user_model()
+pw = make_password(%(pw)r)  # hashed once, shared: PBKDF2 per user would take minutes
+staff = U.objects.create(username="bench_staff", email="bench_staff@example.com",
+                         is_staff=True, password=pw)
+U.objects.bulk_create([U(username=f"bench_c{i:05d}", email=f"bench_c{i:05d}@example.com",
+                         password=pw) for i in range(%(n)d)])
+def tok(u):
+    r = RefreshToken.for_user(u)
+    r["sid"] = uuid.uuid4().hex  # as accounts.services.token_obtain does
+    return str(r.access_token)
+ids = list(Product.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+Product.objects.update(stock=1000000)
+Product.objects.filter(pk=ids[6]).update(stock=40)
+customers = [{"id": u.pk, "username": u.username, "token": tok(u)}
+             for u in U.objects.filter(username__startswith="bench_c").order_by("pk")]
+print("BENCH_JSON" + json.dumps({"customers": customers, "active_ids": ids}))
+"""
 
 
 class StepError(RuntimeError):
@@ -87,11 +117,23 @@ class Proc:
 
 
 class Stack:
+    """Our stack. The class attributes are what the reference stack changes."""
+
+    label = "ours"
+    db_prefix = "shop_bench"
+    redis_url = REDIS_URL
+    asgi_app = "config.asgi:application"
+    ready_path = "/api/categories/"  # 200 once the app is up
+    token_module = "ninja_jwt.tokens"
+    product_module = "catalog.models"
+    ws_token_in = "subprotocol"  # how a socket carries its token (see aclient.ws_connect)
+    tables = {"product": "catalog_product", "order": "orders_order", "item": "orders_orderitem"}
+
     def __init__(self, *, worker_pool: str = "solo", keep_logs: bool = False):
         self.worker_pool = worker_pool
         self.keep_logs = keep_logs
-        self.db_name = f"shop_bench_{os.getpid()}"
-        self.tmp = Path(tempfile.mkdtemp(prefix="shop-bench."))
+        self.db_name = f"{self.db_prefix}_{os.getpid()}"
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"{self.db_prefix.replace('_', '-')}."))
         self.procs: list[Proc] = []
         self.db_created = False
         self.redis_used = False
@@ -121,7 +163,7 @@ class Stack:
         }
         env.update(
             DATABASE_URL=f"{PG_URL}/{self.db_name}",
-            REDIS_URL=REDIS_URL,
+            REDIS_URL=self.redis_url,
             DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
             DJANGO_SETTINGS_MODULE="config.settings.base",
             DJANGO_DEBUG="0",
@@ -134,6 +176,10 @@ class Stack:
         return env
 
     def open(self) -> None:
+        self._take_lock()
+        self._create()
+
+    def _take_lock(self) -> None:
         self._lock = LOCK_FILE.open("w")
         deadline = time.monotonic() + 600
         while True:  # one bench at a time: runs share Redis index 8, which is flushed
@@ -144,8 +190,10 @@ class Stack:
                 if time.monotonic() > deadline:
                     raise StepError(f"another bench holds {LOCK_FILE}") from None
                 time.sleep(1)
-        log(f"database {self.db_name}, Redis {REDIS_URL}, logs in {self.tmp}")
-        r = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+
+    def _create(self) -> None:
+        log(f"database {self.db_name}, Redis {self.redis_url}, logs in {self.tmp}")
+        r = redis.Redis.from_url(self.redis_url, socket_timeout=5)
         r.ping()
         self.redis_used = True
         r.flushdb()
@@ -153,6 +201,25 @@ class Stack:
             c.execute(f'CREATE DATABASE "{self.db_name}"')
         self.db_created = True
         self.manage("migrate", "--noinput", "-v", "0", timeout=300)
+
+    def load_catalog(self) -> None:
+        log("catalog: load_demo_catalog --categories 10 --per-category 100")
+        self.manage(
+            "load_demo_catalog", "--categories", "10", "--per-category", "100", "--no-progress"
+        )
+
+    def make_users(self, n_customers: int, password: str) -> Any:
+        """1 staff (`bench_staff`) + customers with tokens: {"customers", "active_ids"}."""
+        log(f"users: 1 staff + {n_customers} customers")
+        return self.shell_json(
+            USERS_CODE
+            % {
+                "pw": password,
+                "n": n_customers,
+                "token_module": self.token_module,
+                "product_module": self.product_module,
+            }
+        )
 
     def manage(self, *args: str, timeout: float = 300) -> str:
         res = subprocess.run(
@@ -189,7 +256,7 @@ class Stack:
                 f"uvicorn{i}",
                 [
                     str(BIN / "uvicorn"),
-                    "config.asgi:application",
+                    self.asgi_app,
                     "--host",
                     "127.0.0.1",
                     "--port",
@@ -202,7 +269,7 @@ class Stack:
             self.web.append(p)
             self.web_ports.append(port)
         for p, port in zip(self.web, self.web_ports, strict=True):
-            self.wait_http(p, f"http://127.0.0.1:{port}/api/categories/", 90)
+            self.wait_http(p, f"http://127.0.0.1:{port}{self.ready_path}", 90)
 
     def start_workers(self, count: int = 1) -> None:
         for i in range(count):
@@ -305,9 +372,9 @@ class Stack:
                     print(f"bench: could not drop {self.db_name}: {exc}", file=sys.stderr)
             if self.redis_used:
                 try:
-                    redis.Redis.from_url(REDIS_URL, socket_timeout=5).flushdb()
+                    redis.Redis.from_url(self.redis_url, socket_timeout=5).flushdb()
                 except Exception as exc:  # noqa: BLE001
-                    print(f"bench: could not flush {REDIS_URL}: {exc}", file=sys.stderr)
+                    print(f"bench: could not flush {self.redis_url}: {exc}", file=sys.stderr)
             if not (self.keep_logs or self.failed):
                 shutil.rmtree(self.tmp, ignore_errors=True)
             elif self.failed:
@@ -317,3 +384,71 @@ class Stack:
         finally:
             for s, h in old.items():
                 signal.signal(s, h)
+
+
+class ReferenceStack(Stack):
+    """The brief's design (bench/reference) on its own database and Redis index (7 unless
+    BENCH_REF_REDIS_URL says otherwise). It runs while our stack holds the bench lock, so it does
+    not take the lock itself; Redis index 7 is flushed at the start and in `close()`."""
+
+    label = "reference"
+    db_prefix = "shop_bench_ref"
+    redis_url = REF_REDIS_URL
+    asgi_app = "bench.reference.asgi:application"
+    ready_path = "/api/products/"
+    token_module = "rest_framework_simplejwt.tokens"
+    product_module = "bench.reference.core.models"
+    ws_token_in = "query"  # ws/orders/?token=..., as the brief does
+    tables = {"product": "core_product", "order": "core_order", "item": "core_orderitem"}
+
+    def __init__(self, *, keep_logs: bool = False):
+        super().__init__(keep_logs=keep_logs)
+        self.wsgi: Proc | None = None
+
+    def _env(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("DJANGO_", "CACHE_", "CELERY_", "CHANNEL_")) and k != "PYTHONPATH"
+        }
+        env.update(
+            DATABASE_URL=f"{PG_URL}/{self.db_name}",
+            REDIS_URL=self.redis_url,
+            SECRET_KEY=secrets.token_urlsafe(50),
+            DJANGO_SETTINGS_MODULE="bench.reference.settings",
+            JWT_ACCESS_MINUTES="600",  # tokens must outlive the run (SimpleJWT's default is 5)
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def open(self) -> None:
+        self._create()
+
+    def load_catalog(self) -> None:
+        log("reference catalog: load_reference_catalog --categories 10 --per-category 100")
+        self.manage("load_reference_catalog", "--categories", "10", "--per-category", "100")
+
+    def start_wsgi(self) -> int:
+        """gunicorn with one sync worker, the brief's fastest plain-HTTP deployment."""
+        port = free_port()
+        self.wsgi = self._spawn(
+            "gunicorn",
+            [
+                str(BIN / "gunicorn"),
+                "bench.reference.wsgi",
+                "-w",
+                "1",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ],
+        )
+        self.wait_http(self.wsgi, f"http://127.0.0.1:{port}{self.ready_path}", 60)
+        return port
+
+    def stop_wsgi(self) -> None:
+        if self.wsgi is not None:
+            self.wsgi.stop()
+            self.procs.remove(self.wsgi)
+            self.wsgi = None

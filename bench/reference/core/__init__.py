@@ -1,0 +1,1 @@
+"""The reference project's one app: catalog, orders and order notifications."""
