@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists
+from typing import Any, cast
+
+from django.db import connection
 from ninja_jwt.exceptions import TokenError
 from ninja_jwt.tokens import AccessToken, UntypedToken
 
@@ -25,23 +27,30 @@ def _decode_access(raw: str) -> AccessToken:
         ) from None
 
 
+def _user_and_session_sql() -> str:
+    # Table names from the models' own metadata; the values go as parameters.
+    users = connection.ops.quote_name(User._meta.db_table)
+    revoked = connection.ops.quote_name(RevokedSession._meta.db_table)
+    revoked_flag = f"EXISTS (SELECT 1 FROM {revoked} r WHERE r.sid = %s) AS session_revoked"  # noqa: S608
+    return f"SELECT u.*, {revoked_flag} FROM {users} u WHERE u.id = %s AND u.is_active"  # noqa: S608
+
+
 def user_from_access_token(raw: str) -> User:
     """The active user an access token belongs to; refuses expired, malformed and revoked ones.
 
-    One query: the user row with whether the token's sign-in session was revoked.
+    One query, the user row with whether the token's sign-in session was revoked, written as
+    SQL: it runs on every authenticated request, and building it through the ORM (an Exists
+    annotation) cost more than running it.
     """
     token = _decode_access(raw)
     sid = token.get("sid")
     if sid is None:
         raise NotAuthenticated("This session has been signed out.", code="token_revoked")
-    user = (
-        User.objects.filter(pk=token.get("user_id"), is_active=True)
-        .annotate(session_revoked=Exists(RevokedSession.objects.filter(sid=sid)))
-        .first()
-    )
-    if user is None:
+    found = list(User.objects.raw(_user_and_session_sql(), [sid, token.get("user_id")]))
+    if not found:
         raise NotAuthenticated("User not found or inactive.", code="token_invalid")
-    if user.session_revoked:
+    user = found[0]
+    if cast(Any, user).session_revoked:  # the query's extra column
         raise NotAuthenticated("This session has been signed out.", code="token_revoked")
     return user
 

@@ -26,6 +26,22 @@ _clients: dict[tuple[str, str], RedisCacheClient] = {}
 _clients_lock = threading.Lock()
 
 
+class _KeptRedisCacheClient(RedisCacheClient):
+    """Django's client builds a `redis.Redis` (about 80 response callbacks) for every call;
+    a Redis object is thread-safe, so keep one per connection pool."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._redis_by_pool: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # not in the stubs
+        client = self._redis_by_pool.get(id(pool))
+        if client is None:
+            client = self._redis_by_pool.setdefault(id(pool), super().get_client(key, write=write))
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     """Reads miss and writes are dropped while Redis is down; cachalot then reads the database.
 
@@ -38,6 +54,7 @@ class ResilientRedisCache(RedisCache):
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
+        self._class = _KeptRedisCacheClient
         self._client_key = (server, repr(sorted(params.get("OPTIONS", {}).items())))
 
     @cached_property

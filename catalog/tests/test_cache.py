@@ -266,6 +266,8 @@ def test_every_thread_shares_one_redis_client(throwaway_redis: ThrowawayRedis) -
 
     assert len({id(cache) for cache, _ in used}) == 8
     assert len({id(client) for _, client in used}) == 1
+    shared = used[0][1]
+    assert shared.get_client() is shared.get_client(write=True)  # and one redis.Redis in it
     assert clients == 2  # that one client's connection, and this probe's
 
 
