@@ -92,8 +92,10 @@ def _check_wrk(ctx: Ctx, name: str, r: wrk.WrkResult, *, all_2xx: bool = True) -
 
 # -- catalog ------------------------------------------------------------------------------
 def load(ctx: Ctx, label: str, url: str, **wrk_args: Any) -> dict[str, Any]:
-    """One wrk run (-t2 -c32 unless told), checked and logged."""
-    log(f"{label}: wrk -c{wrk_args.get('connections', 32)} -d{ctx.duration:g}s")
+    """One wrk run (-t2 -c32 unless told), checked and logged, after an unmeasured warm-up run
+    that lets the server settle from the previous phase (its queued requests, pool sizes)."""
+    log(f"{label}: wrk -c{wrk_args.get('connections', 32)} -d{ctx.duration:g}s (after a warm-up)")
+    wrk.run(url, duration=min(1.0, ctx.duration / 4), **wrk_args)
     r = wrk.run(url, duration=ctx.duration, **wrk_args)
     _check_wrk(ctx, label, r)
     log(f"  {r.rps:.0f} req/s, p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms")
