@@ -412,16 +412,29 @@ async def ws_latency(ctx: Ctx, changes: int) -> dict[str, Any]:
 
 
 async def burst(
-    ctx: Ctx, changes: int, *, ports: list[int] | None = None, label: str = "burst"
+    ctx: Ctx,
+    changes: int,
+    *,
+    ports: list[int] | None = None,
+    label: str = "burst",
+    queued_for: int = 0,
 ) -> dict[str, Any]:
     """`changes` status changes sent by 8 concurrent staff connections; every event must
-    arrive on the owner's socket(s) (one per web process in `ports`)."""
+    arrive on the owner's socket(s) (one per web process in `ports`).
+
+    With `queued_for` = N, the workers are stopped while the changes are made, so every event
+    waits in the broker; then N workers start, and the rate is the workers' own delivery
+    rate (first event received to last), not the rate at which the senders make changes.
+    """
     ports = ports or [ctx.port]
     owner = ctx.customers[-2]
+    how = f"queued, then delivered by {queued_for} worker(s)" if queued_for else "live"
     log(
-        f"{label}: {changes} status changes, 8 concurrent senders, sockets on {len(ports)} "
-        f"web process(es)"
+        f"{label}: {changes} status changes ({how}), 8 concurrent senders, sockets on "
+        f"{len(ports)} web process(es)"
     )
+    if queued_for:
+        await asyncio.to_thread(ctx.stack.stop_workers)
     pools = [Pool("127.0.0.1", p, 8) for p in ports]
     n_orders = math.ceil(changes / 3)
     orders = await create_orders(ctx, pools[0], owner["token"], n_orders)
@@ -448,6 +461,8 @@ async def burst(
     try:
         await asyncio.gather(*(walker(k) for k in range(8)))
         t_sent = time.perf_counter()
+        if queued_for:
+            await asyncio.to_thread(ctx.stack.start_workers, queued_for)
         deadline = time.monotonic() + (30 if ctx.smoke else 60)
         while time.monotonic() < deadline:
             if all(expected <= set(lst.seen) for lst in listeners):
@@ -462,19 +477,24 @@ async def burst(
         "changes": len(expected),
         "sockets": len(listeners),
         "send_s": round(t_sent - t0, 2),
+        "queued_for": queued_for,
     }
     per_socket = []
     for lst in listeners:
         got = expected & set(lst.seen)
         lost = len(expected - got)
-        last = max((lst.seen[k] for k in got), default=t0)
+        times = [lst.seen[k] for k in got] or [t0]
+        if queued_for:  # the workers' rate: first delivery to last
+            rate = (len(got) - 1) / max(max(times) - min(times), 1e-9)
+        else:
+            rate = len(got) / max(max(times) - t0, 1e-9)
         per_socket.append(
             {
                 "received": len(got),
                 "lost": lost,
                 "duplicate_ids": len(lst.ids) - len(set(lst.ids)),
                 "unique_event_ids": len(set(lst.ids)),
-                "events_per_s": round(len(got) / max(last - t0, 1e-9), 1),
+                "events_per_s": round(rate, 1),
             }
         )
     res["per_socket"] = per_socket

@@ -233,6 +233,17 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
                 "—",
             ]
         )
+    d = res.get("drain")
+    if d:
+        out.append(
+            [
+                f"{d['changes']} events queued, then delivered by 1 worker: events/s, lost",
+                f"{_n(d['events_per_s'])}/s, {d['lost']} lost",
+                "—",
+                "target: 0 lost",
+                "—",
+            ]
+        )
     s = res.get("sockets")
     if s:
         out.append(
@@ -277,6 +288,19 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
                 "—",
             ]
         )
+        if so.get("drain"):
+            dr1 = (res.get("drain") or {}).get("events_per_s")
+            out.append(
+                [
+                    "scale-out: queued events delivered by 2 workers: events/s, lost",
+                    f"{_n(so['drain']['events_per_s'])}/s "
+                    f"({_ratio(so['drain']['events_per_s'], dr1)} of 1 worker), "
+                    f"{so['drain']['lost']} lost",
+                    "—",
+                    "target: grows, 0 lost",
+                    "—",
+                ]
+            )
     return out
 
 

@@ -148,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
             res["ws_latency"] = asyncio.run(phases.ws_latency(ctx, a.ws_changes))
         if want("burst"):
             res["burst"] = asyncio.run(phases.burst(ctx, a.burst))
+            res["drain"] = asyncio.run(
+                phases.burst(ctx, a.burst, label="queued delivery", queued_for=1)
+            )
         if want("sockets"):
             res["sockets"] = asyncio.run(phases.sockets_held(ctx, a.sockets))
         if a.profile:
@@ -172,6 +175,15 @@ def main(argv: list[str] | None = None) -> int:
             so: dict[str, Any] = {"catalog": phases.scale_out_catalog(ctx)}
             so["burst"] = asyncio.run(
                 phases.burst(ctx, a.burst, ports=stack.web_ports, label="scale-out burst")
+            )
+            so["drain"] = asyncio.run(
+                phases.burst(
+                    ctx,
+                    a.burst,
+                    ports=stack.web_ports,
+                    label="scale-out queued delivery",
+                    queued_for=2,
+                )
             )
             res["scale_out"] = so
         stack.check_alive()

@@ -271,8 +271,15 @@ class Stack:
         for p, port in zip(self.web, self.web_ports, strict=True):
             self.wait_http(p, f"http://127.0.0.1:{port}{self.ready_path}", 90)
 
+    def stop_workers(self) -> None:
+        """Stop every Celery worker (warm shutdown); queued tasks stay in the broker."""
+        for p in self.workers:
+            p.stop()
+            self.procs.remove(p)  # stopped on purpose: no longer checked by check_alive()
+        self.workers.clear()
+
     def start_workers(self, count: int = 1) -> None:
-        for i in range(count):
+        for i in range(len(self.workers), len(self.workers) + count):
             pool = ["-P", "solo"] if self.worker_pool == "solo" else ["-P", "prefork", "-c", "2"]
             p = self._spawn(
                 f"worker{i}",
