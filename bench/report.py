@@ -280,7 +280,7 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
         ev1 = (res.get("burst") or {}).get("events_per_s")
         out.append(
             [
-                "scale-out: delivered events/s, lost (sockets on both processes)",
+                "scale-out: live changes, each to a socket on both processes: events/s, lost",
                 f"{_n(so['burst']['events_per_s'])}/s ({_ratio(so['burst']['events_per_s'], ev1)}"
                 f" of 1 worker), {so['burst']['lost']} lost",
                 "—",
@@ -292,7 +292,8 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
             dr1 = (res.get("drain") or {}).get("events_per_s")
             out.append(
                 [
-                    "scale-out: queued events delivered by 2 workers: events/s, lost",
+                    "scale-out: queued events delivered by 2 workers (socket on the 2nd "
+                    "process): events/s, lost",
                     f"{_n(so['drain']['events_per_s'])}/s "
                     f"({_ratio(so['drain']['events_per_s'], dr1)} of 1 worker), "
                     f"{so['drain']['lost']} lost",

@@ -177,10 +177,10 @@ def main(argv: list[str] | None = None) -> int:
                 phases.burst(ctx, a.burst, ports=stack.web_ports, label="scale-out burst")
             )
             so["drain"] = asyncio.run(
-                phases.burst(
+                phases.burst(  # one socket, as in the 1-worker run, on the second web process
                     ctx,
                     a.burst,
-                    ports=stack.web_ports,
+                    ports=stack.web_ports[-1:],
                     label="scale-out queued delivery",
                     queued_for=2,
                 )
