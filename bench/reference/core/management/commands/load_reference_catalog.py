@@ -9,31 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from bench.reference.core.models import Category, Product
-
-CATEGORIES = [
-    "Books",
-    "Electronics",
-    "Garden",
-    "Kitchen",
-    "Music",
-    "Outdoors",
-    "Sports",
-    "Toys",
-    "Clothing",
-    "Beauty",
-]
-ADJECTIVES = [
-    "Classic",
-    "Compact",
-    "Deluxe",
-    "Eco",
-    "Handmade",
-    "Pro",
-    "Smart",
-    "Travel",
-    "Vintage",
-    "Wireless",
-]
+from catalog.demo_names import ADJECTIVES, CATEGORIES
 
 
 class Command(BaseCommand):
