@@ -105,7 +105,21 @@ def _check_for_sale(merged: OrderedDict[int, int], products: dict[int, Product])
 
 
 def _take_stock(merged: OrderedDict[int, int], snapshot: dict[int, Product]) -> None:
-    """Lock the rows, check them against the snapshot and the stock, and take the stock."""
+    """Lock the rows, check them against the snapshot and the stock, and take the stock.
+
+    A one-line order (the flash-sale case) first tries a single conditional UPDATE, which
+    takes the stock only if the row is still as snapshotted and has enough: one statement
+    instead of two while the row is locked. If it takes nothing, the row is locked and checked
+    as for any order, to say exactly why (or to go ahead if stock came back meanwhile).
+    """
+    if len(merged) == 1:
+        ((product_id, quantity),) = merged.items()
+        seen = snapshot[product_id]
+        taken = Product.objects.filter(
+            pk=product_id, is_active=True, price=seen.price, name=seen.name, stock__gte=quantity
+        ).update(stock=F("stock") - quantity, updated_at=timezone.now())
+        if taken:
+            return
     locked = _lock_products(merged.keys())
     _check_for_sale(merged, locked)
     for product_id, quantity in merged.items():
