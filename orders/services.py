@@ -60,6 +60,10 @@ def _shift_stock(deltas: dict[int, int]) -> None:
     )
 
 
+# What checkout reads of a product, before the lock (the snapshot) and under it.
+_CHECKOUT_FIELDS = ("pk", "name", "price", "stock", "is_active")
+
+
 def _lock_products(product_ids: Iterable[int]) -> dict[int, Product]:
     """Lock the rows in primary-key order, so checkouts and cancels sharing rows never deadlock.
 
@@ -71,7 +75,7 @@ def _lock_products(product_ids: Iterable[int]) -> dict[int, Product]:
         for p in Product.objects.select_for_update(no_key=True)
         .filter(pk__in=product_ids)
         .order_by("pk")
-        .only("pk", "name", "price", "stock", "is_active")
+        .only(*_CHECKOUT_FIELDS)
     }
 
 
@@ -85,13 +89,7 @@ SNAPSHOT_ATTEMPTS = 3
 def _snapshot(product_ids: Iterable[int]) -> dict[int, Product]:
     """Names and prices to write on the lines, read without locking (checked again under lock)."""
     with cachalot_disabled():  # stock changes on every checkout: a cached copy is never reused
-        products = {
-            p.pk: p
-            for p in Product.objects.filter(pk__in=product_ids).only(
-                "pk", "name", "price", "stock", "is_active"
-            )
-        }
-    return products
+        return {p.pk: p for p in Product.objects.filter(pk__in=product_ids).only(*_CHECKOUT_FIELDS)}
 
 
 def _check_for_sale(merged: OrderedDict[int, int], products: dict[int, Product]) -> None:
