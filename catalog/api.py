@@ -2,14 +2,17 @@
 
 # No `from __future__ import annotations`: ninja reads these signatures at import time.
 
-from ninja import Query, Router, Status
+from django.http import HttpResponse
+from ninja import Header, Query, Router, Status
 from ninja.pagination import paginate
 
 from accounts.auth import AuthedRequest, jwt_auth, optional_jwt_auth, require_staff
+from config.conditional import if_match_versions, version_etag
 from config.pagination import Pagination
 from config.schemas import OPTIONAL_AUTH, errors
 
-from . import selectors, services
+from . import selectors, services, stock
+from .models import Product
 from .schemas import (
     CategoryIn,
     CategoryOut,
@@ -18,6 +21,9 @@ from .schemas import (
     ProductIn,
     ProductOut,
     ProductPatch,
+    ProductReplace,
+    StockChangeIn,
+    StockMovementOut,
 )
 
 router = Router(tags=["catalog"])
@@ -98,14 +104,27 @@ def product_list(request: AuthedRequest, filters: Query[ProductFilters]):
     )
 
 
+IF_MATCH = Header(
+    default=None,
+    alias="If-Match",
+    max_length=1000,
+    description="The product's ETag as read: the edit is refused with 412 if it changed since.",
+)
+
+
+def _with_etag(response: HttpResponse, product: Product) -> Product:
+    response["ETag"] = version_etag(product.version)
+    return product
+
+
 @router.get(
     "/products/{product_id}/",
     response={200: ProductOut, **errors(401, 404, 422)},
     auth=optional_jwt_auth,
     openapi_extra=OPTIONAL_AUTH,
 )
-def product_detail(request: AuthedRequest, product_id: int):
-    return selectors.product_get(user=request.auth, pk=product_id)
+def product_detail(request: AuthedRequest, response: HttpResponse, product_id: int):
+    return _with_etag(response, selectors.product_get(user=request.auth, pk=product_id))
 
 
 @router.post(
@@ -113,31 +132,52 @@ def product_detail(request: AuthedRequest, product_id: int):
     response={201: ProductOut, **errors(400, 401, 403, 409, 422)},
     auth=jwt_auth,
 )
-def product_create(request: AuthedRequest, payload: ProductIn):
+def product_create(request: AuthedRequest, response: HttpResponse, payload: ProductIn):
     require_staff(request.auth)
-    return Status(201, services.product_create(**payload.dict()))
+    product = services.product_create(**payload.dict(), by=request.auth)
+    return Status(201, _with_etag(response, product))
 
 
 @router.put(
     "/products/{product_id}/",
-    response={200: ProductOut, **errors(400, 401, 403, 404, 409, 422)},
+    response={200: ProductOut, **errors(400, 401, 403, 404, 409, 412, 422)},
     auth=jwt_auth,
 )
-def product_replace(request: AuthedRequest, product_id: int, payload: ProductIn):
+def product_replace(
+    request: AuthedRequest,
+    response: HttpResponse,
+    product_id: int,
+    payload: ProductReplace,
+    if_match: str | None = IF_MATCH,
+):
     require_staff(request.auth)
-    product = selectors.product_get(user=request.auth, pk=product_id)
-    return services.product_update(product=product, data=payload.dict())
+    product = services.product_update(
+        product=selectors.product_get(user=request.auth, pk=product_id),
+        data=payload.dict(),
+        if_versions=if_match_versions(if_match),
+    )
+    return _with_etag(response, product)
 
 
 @router.patch(
     "/products/{product_id}/",
-    response={200: ProductOut, **errors(400, 401, 403, 404, 409, 422)},
+    response={200: ProductOut, **errors(400, 401, 403, 404, 409, 412, 422)},
     auth=jwt_auth,
 )
-def product_patch(request: AuthedRequest, product_id: int, payload: ProductPatch):
+def product_patch(
+    request: AuthedRequest,
+    response: HttpResponse,
+    product_id: int,
+    payload: ProductPatch,
+    if_match: str | None = IF_MATCH,
+):
     require_staff(request.auth)
-    product = selectors.product_get(user=request.auth, pk=product_id)
-    return services.product_update(product=product, data=payload.dict(exclude_unset=True))
+    product = services.product_update(
+        product=selectors.product_get(user=request.auth, pk=product_id),
+        data=payload.dict(exclude_unset=True),
+        if_versions=if_match_versions(if_match),
+    )
+    return _with_etag(response, product)
 
 
 @router.delete(
@@ -149,3 +189,49 @@ def product_delete(request: AuthedRequest, product_id: int):
     require_staff(request.auth)
     services.product_delete(product=selectors.product_get(user=request.auth, pk=product_id))
     return Status(204, None)
+
+
+@router.post(
+    "/products/{product_id}/stock/",
+    response={201: StockMovementOut, **errors(401, 403, 404, 409, 422)},
+    auth=jwt_auth,
+    summary="Adjust or count a product's stock",
+)
+def product_stock_change(request: AuthedRequest, product_id: int, payload: StockChangeIn):
+    """Change a product's stock explicitly and record it on the product's stock ledger.
+
+    Staff only. `{"delta": n, "reason": "..."}` receives goods (n > 0) or writes stock off
+    (n < 0); `{"set": n, "reason": "..."}` records a stock count. Applied atomically under the
+    product's row lock, so it composes with concurrent sales. Answers 201 with the movement
+    written (`stock_after` is the new stock). Errors: 401 `not_authenticated`, 403 `staff_only`,
+    404 `product_not_found`, 409 `stock_below_zero` or `stock_above_limit` (nothing changed),
+    422 `validation_error`.
+    """
+    require_staff(request.auth)
+    if payload.delta is not None:
+        movement = stock.stock_adjust(
+            product_id=product_id, delta=payload.delta, reason=payload.reason, by=request.auth
+        )
+    else:
+        assert payload.set is not None  # the schema requires exactly one of the two
+        movement = stock.stock_count(
+            product_id=product_id, quantity=payload.set, reason=payload.reason, by=request.auth
+        )
+    return Status(201, movement)
+
+
+@router.get(
+    "/products/{product_id}/stock/movements/",
+    response={200: list[StockMovementOut], **errors(401, 403, 404, 422)},
+    auth=jwt_auth,
+    summary="List a product's stock movements",
+)
+@paginate(Pagination)
+def product_stock_movements(request: AuthedRequest, product_id: int):
+    """The product's stock ledger, newest first: sales, cancellation returns, adjustments and
+    counts, each with the stock it left. Their deltas add up to the current stock.
+
+    Staff only. Errors: 401 `not_authenticated`, 403 `staff_only`, 404 `product_not_found`.
+    """
+    require_staff(request.auth)
+    return selectors.stock_movement_list(product_id=product_id)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from ninja import Schema
-from pydantic import Field, StrictBool
+from pydantic import Field, StrictBool, model_validator
+from pydantic_core import PydanticCustomError
 
 from config.schemas import CleanStrings, DbId, DecimalString, InputSchema, Money, PositiveMoney
 
-MAX_STOCK = 1_000_000
+from .models import MAX_STOCK, StockMovementKind
 
 
 class CategoryOut(Schema):
@@ -43,6 +45,7 @@ class ProductOut(Schema):
     stock: int
     is_active: bool
     category: CategoryRef
+    version: int = Field(description="Changes with every edit of the product (not with sales).")
     created_at: datetime
     updated_at: datetime
 
@@ -51,18 +54,73 @@ class ProductIn(InputSchema):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10_000)
     price: PositiveMoney
-    stock: int = Field(ge=0, le=MAX_STOCK)
+    stock: int = Field(
+        ge=0,
+        le=MAX_STOCK,
+        description="Opening stock; later changes go through POST /api/products/{id}/stock/.",
+    )
     category_id: DbId
     is_active: StrictBool = True
 
 
-class ProductPatch(InputSchema):
+class _NoStock(InputSchema):
+    """Edits never carry stock: a value read before concurrent sales would undo them."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_stock(cls, data: Any) -> Any:
+        body = getattr(data, "_obj", data)
+        if isinstance(body, dict) and "stock" in body:
+            raise PydanticCustomError(
+                "stock_read_only",
+                "stock cannot be edited here: use POST /api/products/{id}/stock/ with "
+                '{"delta": n, "reason": "..."} or {"set": n, "reason": "..."}',
+            )
+        return data
+
+
+class ProductReplace(_NoStock):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    price: PositiveMoney
+    category_id: DbId
+    is_active: StrictBool = True
+
+
+class ProductPatch(_NoStock):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     price: PositiveMoney | None = None
-    stock: int | None = Field(default=None, ge=0, le=MAX_STOCK)
     category_id: DbId | None = None
     is_active: StrictBool | None = None
+
+
+class StockChangeIn(InputSchema):
+    """Exactly one of `delta` (receive goods: +, write off: -) or `set` (a stock count)."""
+
+    delta: int | None = Field(default=None, ge=-MAX_STOCK, le=MAX_STOCK)
+    set: int | None = Field(default=None, ge=0, le=MAX_STOCK)
+    reason: str = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_operation(self) -> StockChangeIn:
+        if (self.delta is None) == (self.set is None):
+            raise PydanticCustomError("one_of_delta_or_set", "send exactly one of 'delta' or 'set'")
+        if self.delta == 0:
+            raise PydanticCustomError("zero_delta", "'delta' must not be 0")
+        return self
+
+
+class StockMovementOut(Schema):
+    id: int
+    product_id: int
+    kind: StockMovementKind
+    delta: int
+    stock_after: int
+    reason: str
+    order_id: int | None
+    created_by_id: int | None
+    created_at: datetime
 
 
 class ProductOrdering(StrEnum):

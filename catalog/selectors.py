@@ -5,11 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from config.errors import NotFound
 
-from .models import Category, Product
+from .models import Category, Product, StockMovement
 
 
 def _is_staff(user: Any) -> bool:
@@ -61,3 +62,29 @@ def product_get(*, user: Any, pk: int) -> Product:
     if product is None:
         raise NotFound(f"Product {pk} not found.", code="product_not_found")
     return product
+
+
+def stock_movement_list(*, product_id: int) -> QuerySet[StockMovement]:
+    """A product's stock ledger, newest first (staff only: the caller checks)."""
+    if not Product.objects.filter(pk=product_id).exists():
+        raise NotFound(f"Product {product_id} not found.", code="product_not_found")
+    return StockMovement.objects.filter(product_id=product_id).order_by("-id")
+
+
+def stock_discrepancies(*, pk_from: int, pk_to: int) -> list[tuple[int, str, int, int]]:
+    """Products with pk in [pk_from, pk_to) whose stock is not the sum of their ledger:
+    (id, name, stock, ledger sum)."""
+    ledger = (
+        StockMovement.objects.filter(product=OuterRef("pk"))
+        .values("product")
+        .annotate(total=Sum("delta"))
+        .values("total")
+    )
+    rows = (
+        Product.objects.filter(pk__gte=pk_from, pk__lt=pk_to)
+        .annotate(ledger=Coalesce(Subquery(ledger), 0))
+        .exclude(stock=F("ledger"))
+        .order_by("pk")
+        .values_list("pk", "name", "stock", "ledger")
+    )
+    return list(rows)

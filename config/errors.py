@@ -38,3 +38,10 @@ class Conflict(DomainError):
 class InvalidInput(DomainError):
     status = 400
     code = "invalid"
+
+
+class PreconditionFailed(DomainError):
+    """An `If-Match` that no longer matches: the resource changed since the client read it."""
+
+    status = 412
+    code = "precondition_failed"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.db.models import Model
 from django.http import HttpRequest
 
-from config.errors import DomainError
+from config.admin_forms import ServiceAdminMixin, ServiceForm
 
-from .models import TRANSITIONS, Order, OrderItem, OrderStatusChange
+from .models import Order, OrderItem, OrderStatusChange
 from .services import order_status_change
 
 
@@ -34,21 +34,23 @@ class OrderStatusChangeInline(admin.TabularInline):
         return False
 
 
-class OrderAdminForm(forms.ModelForm):
+class OrderAdminForm(ServiceForm):
+    """The status is changed by the order service: a transition it refuses is a form error."""
+
     class Meta:
         model = Order
         fields = ("status",)
 
-    def clean_status(self) -> str:
-        new = self.cleaned_data["status"]
-        old = self.initial.get("status")
-        if old is not None and new != old and new not in TRANSITIONS[old]:
-            raise forms.ValidationError(f"An order cannot change from '{old}' to '{new}'.")
-        return new
+    def apply(self) -> Model:
+        if "status" not in self.changed_data:
+            return self.instance
+        return order_status_change(
+            order_id=self.instance.pk, status=self.cleaned_data["status"], by=self.by
+        )
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = OrderAdminForm
     list_display = ("id", "customer", "status", "total", "created_at")
     list_filter = ("status",)
@@ -59,18 +61,6 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders are placed through checkout, which reserves stock
-
-    def save_model(self, request: HttpRequest, obj: Order, form: Any, change: bool) -> None:
-        if "status" not in form.changed_data:
-            return
-        new_status = obj.status
-        try:
-            order_status_change(order_id=obj.pk, status=new_status, by=request.user)
-        except DomainError as exc:
-            obj.refresh_from_db()
-            self.message_user(request, str(exc.detail), level=messages.ERROR)
-        else:
-            obj.refresh_from_db()
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
+
+# Checkout's bounds. A line's quantity and the number of lines are ours to choose; the total is
+# what Order.total can hold, so a dear order is refused with a 422 instead of overflowing.
+MAX_QUANTITY = 1000
+MAX_LINES = 100
+TOTAL_MAX_DIGITS = 12
+MAX_ORDER_TOTAL = Decimal(10 ** (TOTAL_MAX_DIGITS - 2)) - Decimal("0.01")
 
 
 class OrderStatus(models.TextChoices):
@@ -35,7 +44,7 @@ class Order(models.Model):
     status = models.CharField(
         max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True
     )
-    total = models.DecimalField(max_digits=12, decimal_places=2)
+    total = models.DecimalField(max_digits=TOTAL_MAX_DIGITS, decimal_places=2)
     # NULL, not "", when absent: the unique (customer, key) constraint must ignore keyless orders.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     # Hash of the items a key was first used with; reusing the key with other items is refused.

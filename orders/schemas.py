@@ -10,10 +10,7 @@ from pydantic import Field
 
 from config.schemas import DbId, DecimalString, InputSchema
 
-from .models import Order, OrderItem, OrderStatus
-
-MAX_QUANTITY = 1000
-MAX_LINES = 100
+from .models import MAX_LINES, MAX_QUANTITY, Order, OrderItem, OrderStatus
 
 
 class OrderLineIn(InputSchema):

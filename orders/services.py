@@ -8,17 +8,23 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from cachalot.api import cachalot_disabled
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, When
-from django.utils import timezone
 
+from catalog import stock
 from catalog.models import Product
+from config.db_errors import integrity_kind
 from config.errors import Conflict, InvalidInput, NotFound
 from notifications.services import order_event_record
 
-from .models import TRANSITIONS, Order, OrderItem, OrderStatus, OrderStatusChange
-from .schemas import MAX_QUANTITY
+from .models import (
+    MAX_ORDER_TOTAL,
+    MAX_QUANTITY,
+    TRANSITIONS,
+    Order,
+    OrderItem,
+    OrderStatus,
+    OrderStatusChange,
+)
 
 
 def _merge_lines(lines: Iterable[tuple[int, int]]) -> OrderedDict[int, int]:
@@ -31,6 +37,7 @@ def _merge_lines(lines: Iterable[tuple[int, int]]) -> OrderedDict[int, int]:
                 f"Quantity for product {product_id} must be between 1 and {MAX_QUANTITY} "
                 f"(got {quantity} after merging repeated lines).",
                 code="invalid_quantity",
+                status=422,
             )
     if not merged:
         raise InvalidInput("An order needs at least one item.", code="empty_order")
@@ -52,85 +59,7 @@ def _replay(*, customer: Any, key: str, fingerprint: str) -> Order | None:
     return order
 
 
-def _shift_stock(deltas: dict[int, int]) -> None:
-    """One UPDATE for every line: stock += delta per product (the DB refuses a negative)."""
-    Product.objects.filter(pk__in=deltas).update(
-        stock=Case(*(When(pk=pk, then=F("stock") + d) for pk, d in deltas.items())),
-        updated_at=timezone.now(),
-    )
-
-
-# What checkout reads of a product, before the lock (the snapshot) and under it.
-_CHECKOUT_FIELDS = ("pk", "name", "price", "stock", "is_active")
-
-
-def _lock_products(product_ids: Iterable[int]) -> dict[int, Product]:
-    """Lock the rows in primary-key order, so checkouts and cancels sharing rows never deadlock.
-
-    FOR NO KEY UPDATE: the rows' keys do not change, so it does not wait on the key-share locks
-    that other checkouts' order lines take on the same products.
-    """
-    return {
-        p.pk: p
-        for p in Product.objects.select_for_update(no_key=True)
-        .filter(pk__in=product_ids)
-        .order_by("pk")
-        .only(*_CHECKOUT_FIELDS)
-    }
-
-
-class _CatalogMoved(Exception):
-    """A price or name changed between the snapshot and the lock: take the snapshot again."""
-
-
 SNAPSHOT_ATTEMPTS = 3
-
-
-def _snapshot(product_ids: Iterable[int]) -> dict[int, Product]:
-    """Names and prices to write on the lines, read without locking (checked again under lock)."""
-    with cachalot_disabled():  # stock changes on every checkout: a cached copy is never reused
-        return {p.pk: p for p in Product.objects.filter(pk__in=product_ids).only(*_CHECKOUT_FIELDS)}
-
-
-def _check_for_sale(merged: OrderedDict[int, int], products: dict[int, Product]) -> None:
-    for product_id in merged:
-        product = products.get(product_id)
-        if product is None or not product.is_active:
-            raise InvalidInput(
-                f"Product {product_id} does not exist or is not for sale.",
-                code="product_unavailable",
-            )
-
-
-def _take_stock(merged: OrderedDict[int, int], snapshot: dict[int, Product]) -> None:
-    """Lock the rows, check them against the snapshot and the stock, and take the stock.
-
-    A one-line order (the flash-sale case) first tries a single conditional UPDATE, which
-    takes the stock only if the row is still as snapshotted and has enough: one statement
-    instead of two while the row is locked. If it takes nothing, the row is locked and checked
-    as for any order, to say exactly why (or to go ahead if stock came back meanwhile).
-    """
-    if len(merged) == 1:
-        ((product_id, quantity),) = merged.items()
-        seen = snapshot[product_id]
-        taken = Product.objects.filter(
-            pk=product_id, is_active=True, price=seen.price, name=seen.name, stock__gte=quantity
-        ).update(stock=F("stock") - quantity, updated_at=timezone.now())
-        if taken:
-            return
-    locked = _lock_products(merged.keys())
-    _check_for_sale(merged, locked)
-    for product_id, quantity in merged.items():
-        product, seen = locked[product_id], snapshot[product_id]
-        if (product.price, product.name) != (seen.price, seen.name):
-            raise _CatalogMoved
-        if product.stock < quantity:
-            raise Conflict(
-                f"Not enough stock for '{product.name}' (product {product_id}): "
-                f"{quantity} requested, {product.stock} available.",
-                code="insufficient_stock",
-            )
-    _shift_stock({pid: -qty for pid, qty in merged.items()})
 
 
 def order_create(
@@ -151,19 +80,29 @@ def order_create(
         if existing is not None:
             return existing, False
     for _attempt in range(SNAPSHOT_ATTEMPTS):
-        snapshot = _snapshot(merged.keys())
-        _check_for_sale(merged, snapshot)
+        snapshot = stock.sale_snapshot(merged.keys())
+        stock.check_for_sale(merged, snapshot)
+        total = _total(merged, snapshot)
         try:
-            return _write_order(customer, merged, snapshot, idempotency_key, fingerprint), True
-        except _CatalogMoved:
+            return _write_order(
+                customer, merged, snapshot, total, idempotency_key, fingerprint
+            ), True
+        except stock.CatalogMoved:
             continue
-        except IntegrityError:
-            if idempotency_key:
+        except IntegrityError as exc:
+            if idempotency_key and integrity_kind(exc) == "unique":
                 # A concurrent request with the same key committed first (our insert waited on
                 # its unique-index entry): answer with its order.
                 existing = _replay(customer=customer, key=idempotency_key, fingerprint=fingerprint)
                 if existing is not None:
                     return existing, False
+            if integrity_kind(exc) == "foreign_key":
+                # A product was deleted between our read and our commit.
+                raise Conflict(
+                    "A product in this order was removed from the catalog meanwhile; "
+                    "please review the order and try again.",
+                    code="product_removed",
+                ) from None
             raise
     raise Conflict(
         "The catalog changed while the order was placed; please try again.",
@@ -171,17 +110,30 @@ def order_create(
     )
 
 
+def _total(merged: OrderedDict[int, int], snapshot: dict[int, Product]) -> Decimal:
+    total = sum((snapshot[pid].price * qty for pid, qty in merged.items()), Decimal("0"))
+    if total > MAX_ORDER_TOTAL:
+        raise InvalidInput(
+            f"The order total {total} exceeds the limit of {MAX_ORDER_TOTAL} per order; "
+            "split it into smaller orders.",
+            code="order_total_too_large",
+            status=422,
+        )
+    return total
+
+
 def _write_order(
     customer: Any,
     merged: OrderedDict[int, int],
     snapshot: dict[int, Product],
+    total: Decimal,
     idempotency_key: str | None,
     fingerprint: str,
 ) -> Order:
     with transaction.atomic():
         order = Order.objects.create(
             customer=customer,
-            total=sum((snapshot[pid].price * qty for pid, qty in merged.items()), Decimal("0")),
+            total=total,
             idempotency_key=idempotency_key or None,
             request_fingerprint=fingerprint if idempotency_key else "",
         )
@@ -198,7 +150,7 @@ def _write_order(
         OrderStatusChange.objects.create(
             order=order, from_status="", to_status=OrderStatus.PENDING, changed_by=customer
         )
-        _take_stock(merged, snapshot)
+        stock.stock_take(quantities=merged, snapshot=snapshot, order=order, by=customer)
     return order
 
 
@@ -223,9 +175,7 @@ def order_status_change(
             )
         if status == OrderStatus.CANCELLED:
             items = order.items.order_by("product_id").values_list("product_id", "quantity")
-            # Lock in product-id order, as checkout does, before giving the stock back.
-            _lock_products([pid for pid, _ in items])
-            _shift_stock(dict(items))
+            stock.stock_return(quantities=dict(items), order=order, by=by)
         order.status = status
         order.save(update_fields=["status", "updated_at"])
         change = OrderStatusChange.objects.create(

@@ -15,7 +15,7 @@ import pytest
 import redis
 from django.core.serializers.json import DjangoJSONEncoder
 
-from catalog.models import Category, Product
+from catalog.models import Category, Product, StockMovement
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from conftest import ApiClient
 
@@ -53,17 +53,19 @@ def product_body(product: Product) -> dict[str, Any]:
             "stock": product.stock,
             "is_active": product.is_active,
             "category": {"id": product.category.pk, "name": product.category.name},
+            "version": product.version,
             "created_at": product.created_at,
             "updated_at": product.updated_at,
         }
     )
 
 
-def catalog_snapshot() -> tuple[list[Any], list[Any]]:
-    """Every catalog row, to show a refused request changed nothing."""
+def catalog_snapshot() -> tuple[list[Any], list[Any], list[Any]]:
+    """Every catalog row, stock ledger included, to show a refused request changed nothing."""
     return (
         list(Category.objects.order_by("pk").values()),
         list(Product.objects.order_by("pk").values()),
+        list(StockMovement.objects.order_by("pk").values()),
     )
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 import factory
 
 from catalog.models import Category, Product
+from catalog.stock import stock_open
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -20,6 +21,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 class ProductFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Product
+        skip_postgeneration_save = True
 
     category = factory.SubFactory(CategoryFactory)
     name = factory.Sequence(lambda n: f"Product {n}")
@@ -28,3 +30,9 @@ class ProductFactory(factory.django.DjangoModelFactory):
     price = Decimal("10.00")
     stock = 10
     is_active = True
+
+    @factory.post_generation
+    def ledger(obj: Product, create: bool, extracted: object, **kwargs: object) -> None:
+        """Its opening stock movement, as product_create writes it: stock == sum of the ledger."""
+        if create:
+            stock_open(products=[obj])

@@ -240,21 +240,25 @@ def kitchen(db: Any) -> Category:
 
 
 def _lamp(category: Category, **changes: Any) -> dict[str, Any]:
+    """A product body as PUT takes it (POST adds the opening stock)."""
     return {
         "name": "Desk Lamp",
         "description": "Warm light.",
         "price": "12.5",
-        "stock": 3,
         "category_id": category.pk,
         **changes,
     }
+
+
+def _new_lamp(category: Category, **changes: Any) -> dict[str, Any]:
+    return _lamp(category, **{"stock": 3, **changes})
 
 
 @pytest.mark.django_db
 @writers
 def test_create_product(caller: Caller, kitchen: Category) -> None:
     before = catalog_snapshot()
-    response = caller.api.post("/api/products/", _lamp(kitchen))
+    response = caller.api.post("/api/products/", _new_lamp(kitchen))
     if caller.refusal:
         caller.assert_refused(response, before)
         return
@@ -277,7 +281,7 @@ def test_create_product(caller: Caller, kitchen: Category) -> None:
 def test_a_price_sent_as_a_number_is_stored_exactly(
     staff_api: ApiClient, kitchen: Category
 ) -> None:
-    response = staff_api.post("/api/products/", _lamp(kitchen, price=7.1))
+    response = staff_api.post("/api/products/", _new_lamp(kitchen, price=7.1))
     assert response.status_code == 201
     assert response.json()["price"] == "7.10"
     assert Product.objects.get().price == Decimal("7.10")
@@ -286,7 +290,7 @@ def test_a_price_sent_as_a_number_is_stored_exactly(
 @pytest.mark.django_db
 def test_product_slugs_are_made_unique(staff_api: ApiClient, kitchen: Category) -> None:
     slugs = [
-        staff_api.post("/api/products/", _lamp(kitchen, name=name)).json()["slug"]
+        staff_api.post("/api/products/", _new_lamp(kitchen, name=name)).json()["slug"]
         for name in ("Desk Lamp", "Desk lamp", "Desk  LAMP!")
     ]
     assert slugs == ["desk-lamp", "desk-lamp-2", "desk-lamp-3"]
@@ -295,7 +299,7 @@ def test_product_slugs_are_made_unique(staff_api: ApiClient, kitchen: Category) 
 @pytest.mark.django_db
 def test_an_unknown_category_id_is_a_400(staff_api: ApiClient, kitchen: Category) -> None:
     before = catalog_snapshot()
-    response = staff_api.post("/api/products/", {**_lamp(kitchen), "category_id": 999999})
+    response = staff_api.post("/api/products/", {**_new_lamp(kitchen), "category_id": 999999})
     assert response.status_code == 400
     assert response.json() == {
         "detail": "Category 999999 does not exist.",
@@ -343,7 +347,7 @@ def test_invalid_product_bodies_are_422(
     staff_api: ApiClient, kitchen: Category, changes: dict[str, Any], loc: str, type_: str, msg: str
 ) -> None:
     before = catalog_snapshot()
-    response = staff_api.post("/api/products/", _lamp(kitchen, **changes))
+    response = staff_api.post("/api/products/", _new_lamp(kitchen, **changes))
     assert response.status_code == 422
     assert response.json() == _error(["body", "payload", loc], type_, msg)
     assert catalog_snapshot() == before
@@ -370,19 +374,21 @@ def test_replace_product(caller: Caller, kitchen: Category) -> None:
     before = catalog_snapshot()
     response = caller.api.put(
         f"/api/products/{product.pk}/",
-        _lamp(kitchen, name="Floor Lamp", price="49.9", stock=0, is_active=False),
+        _lamp(kitchen, name="Floor Lamp", price="49.9", is_active=False),
     )
     if caller.refusal:
         caller.assert_refused(response, before)
         return
     assert response.status_code == 200
     assert response.json() == product_body(product)
+    assert response["ETag"] == '"v2"'
     assert product.slug == "floor-lamp"
-    assert (product.name, product.price, product.stock, product.is_active) == (
+    assert (product.name, product.price, product.stock, product.is_active, product.version) == (
         "Floor Lamp",
         Decimal("49.90"),
-        0,
+        10,
         False,
+        2,
     )
     assert (product.description, product.category) == ("Warm light.", kitchen)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.test import Client
 from django.urls import reverse
 
@@ -96,9 +97,11 @@ def test_admin_invalid_transition_is_a_form_error(
     response = admin_client.post(url, data)
 
     assert response.status_code == 200
+    # The order service refused it: its word is the form's error, and nothing was logged.
     assert response.context["adminform"].form.errors == {
-        "status": [f"An order cannot change from '{old}' to '{new}'."]
+        "__all__": [f"Order {order.pk} cannot change from '{old}' to '{new}'."]
     }
+    assert not LogEntry.objects.exists()
     assert world() == before
 
 

@@ -177,7 +177,7 @@ def test_repeated_product_lines_merge(customer_api, product, second_product):
         ),
         pytest.param(
             lambda p, q: [line(p, 600), line(q, 1), line(p, 401)],
-            400,
+            422,
             lambda p, q: {
                 "detail": f"Quantity for product {p.pk} must be between 1 and 1000 "
                 "(got 1001 after merging repeated lines).",
@@ -749,9 +749,10 @@ def test_create_runs_the_same_queries_for_1_or_10_lines(customer_api):
 
     assert Order.objects.count() == 2
     # token check, product snapshot, SAVEPOINT (the test's transaction), order, lines (one bulk
-    # insert), history row, lock, stock UPDATE, RELEASE: the response is built with no re-read;
-    # one line takes its stock with a single conditional UPDATE instead of lock + UPDATE
-    assert (one, ten) == (8, 9)
+    # insert), history row, lock, stock UPDATE, stock movements (one bulk insert), RELEASE: the
+    # response is built with no re-read; one line takes its stock with a single conditional
+    # UPDATE instead of lock + UPDATE
+    assert (one, ten) == (9, 10)
 
 
 def test_list_runs_the_same_queries_for_2_or_10_orders(staff_api, customer):

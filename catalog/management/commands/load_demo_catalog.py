@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from catalog.demo_names import ADJECTIVES, CATEGORIES
 from catalog.models import Category, Product
+from catalog.stock import stock_open
 
 
 class Command(BaseCommand):
@@ -53,7 +54,7 @@ class Command(BaseCommand):
                         for i, slug in enumerate(wanted)
                         if slug not in existing
                     ]
-                    Product.objects.bulk_create(new)
+                    stock_open(products=Product.objects.bulk_create(new))
                 created += len(new)
                 bar.update(per_category)
         self.stdout.write(
