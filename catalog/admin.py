@@ -91,12 +91,12 @@ class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
         )
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{:+d}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     m.created_at.strftime("%Y-%m-%d %H:%M:%S"),
                     m.get_kind_display(),
-                    m.delta,
+                    f"{m.delta:+d}",
                     m.stock_after,
                     m.reason or (f"order #{m.order_id}" if m.order_id else ""),
                     m.created_by or "",
@@ -130,7 +130,8 @@ class StockChangeForm(ServiceForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reason"].required = True
+        if "reason" in self.fields:
+            self.fields["reason"].required = True
 
     def apply(self) -> Model:
         data = self.cleaned_data
@@ -168,6 +169,24 @@ class StockMovementAdmin(ServiceAdminMixin, admin.ModelAdmin):
     search_fields = ("product__name", "reason", "order__id")
     list_select_related = ("product", "order", "created_by")
     autocomplete_fields = ("product",)
+    LEDGER_FIELDS = (
+        "product",
+        "kind",
+        "delta",
+        "stock_after",
+        "reason",
+        "order",
+        "created_by",
+        "created_at",
+    )
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return (
+            self.LEDGER_FIELDS if obj is not None else ("product", "operation", "amount", "reason")
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.LEDGER_FIELDS if obj is not None else ()
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -55,7 +55,7 @@ def race(calls: list[Callable[[], Any]]) -> tuple[list[Reply], float]:
                     connection.close()
             replies[i] = Reply(
                 response.status_code,
-                response.json(),
+                response.json() if response.content else None,
                 response.headers.get("Idempotent-Replayed") == "true",
             )
         except BaseException as exc:
