@@ -138,6 +138,8 @@ else:
 # reservations, tokens and sessions change on every request, so caching them would only add
 # invalidation traffic (cachalot invalidates per table).
 CACHALOT_ONLY_CACHABLE_APPS = {"catalog"}
+# The stock ledger is written by every sale and read rarely (staff, check_stock).
+CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "catalog_stockmovement"})
 CACHALOT_TIMEOUT = int(os.environ.get("CACHALOT_TIMEOUT", "600"))
 CACHALOT_QUERY_KEYGEN = "config.cache.query_cache_key"
 
