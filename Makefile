@@ -6,16 +6,19 @@ STAMP  := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint typecheck pytest stack migrate e2e fuzz bench bench-smoke clean
+.PHONY: help install run test lint typecheck pytest stack migrate e2e fuzz bench bench-smoke clean
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
+## Make .venv and install the pinned requirements (again only when requirements.lock changes).
 install: $(STAMP)
 
+## Create the PostgreSQL database if DATABASE_URL names a missing one, then apply migrations.
 migrate: install
+	@$(BIN)/python bin/ensure_database.py
 	$(BIN)/python manage.py migrate --noinput
 
 ## Serve API, docs and admin with demo data (embedded default unless DATABASE_URL/REDIS_URL are set).
@@ -28,13 +31,16 @@ run: migrate
 ## ruff, mypy and pytest. With DATABASE_URL + REDIS_URL the tests run on the real servers.
 test: lint typecheck pytest
 
+## ruff check and ruff format --check.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## mypy over the tree.
 typecheck: install
 	$(BIN)/mypy .
 
+## pytest alone (the suite `make test` runs after lint and typecheck).
 pytest: install
 	$(BIN)/pytest
 
@@ -58,5 +64,11 @@ bench: install
 bench-smoke: install
 	$(BIN)/python -m bench --smoke
 
+## Remove the venv, the embedded database (and its .demo-admin), collected static files and caches.
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) db.sqlite3 .demo-admin .mypy_cache .ruff_cache .pytest_cache
+	find staticfiles -mindepth 1 -maxdepth 1 ! -name .gitignore -exec rm -rf {} +
+
+## This list.
+help:
+	@awk '/^## /{doc=substr($$0,4); next} /^[a-z0-9-]+:/{if(doc){split($$1,t,":"); printf "  make %-12s %s\n", t[1], doc}; doc=""}' $(MAKEFILE_LIST)
