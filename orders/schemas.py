@@ -32,11 +32,17 @@ class OrderItemOut(Schema):
 class OrderOut(Schema):
     id: int
     customer_id: int
+    customer_username: str
     status: OrderStatus
     items: list[OrderItemOut]
     total: DecimalString
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_customer_username(order: Order) -> str:
+        # Reads join the customer (orders.selectors); checkout has it in hand.
+        return order.customer.username
 
     @staticmethod
     def resolve_items(order: Order) -> Iterable[OrderItem]:

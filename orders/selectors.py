@@ -12,7 +12,7 @@ from .models import Order
 
 
 def order_list(*, user: Any, status: str | None = None) -> QuerySet[Order]:
-    qs = Order.objects.prefetch_related("items")
+    qs = Order.objects.select_related("customer").prefetch_related("items")
     if not user.is_staff:
         qs = qs.filter(customer=user)
     if status:

@@ -279,6 +279,14 @@ class Page:
         self.driver.find_element(By.ID, "password").send_keys(PASSWORD)
         self.driver.find_element(By.ID, "signin-submit").click()
         self.wait_state("connected")
+        # Signed in: the form is gone from view, the orders are shown.
+        assert not self.driver.find_element(By.ID, "signin").is_displayed()
+        assert self.driver.find_element(By.ID, "orders-panel").is_displayed()
+
+    def customer(self, order_id: int) -> str:
+        return self.driver.find_element(
+            By.CSS_SELECTOR, f'tr[data-order-id="{order_id}"] td:nth-child(2)'
+        ).text
 
     def state(self) -> str | None:
         return self.driver.find_element(By.ID, "connection").get_attribute("data-state")
@@ -324,6 +332,7 @@ def test_customer_sees_status_changes_live_and_after_a_server_restart(
     page.sign_in("live_alice")
     page.wait_badge(listed, "pending")
     assert others not in page.order_ids()
+    assert page.customer(listed) == "live_alice"
 
     # Pushed over the socket, no reload.
     server.set_status(listed, "processing")
@@ -420,6 +429,7 @@ def test_staff_see_every_order_update(server: LiveServer, browser: webdriver.Chr
 
     page.sign_in("live_staff")
     page.wait_badge(alices, "pending")
+    assert page.customer(alices) == "live_alice"
 
     bobs = server.order("live_bob", product_id)
     server.set_status(alices, "processing")
@@ -427,6 +437,7 @@ def test_staff_see_every_order_update(server: LiveServer, browser: webdriver.Chr
     page.wait_badge(alices, "processing")
     page.wait_badge(bobs, "cancelled")
     # The row added from the event is filled in from the API.
+    page.wait("bob's name", lambda: page.customer(bobs) == "live_bob")
     page.wait(
         "bob's order total",
         lambda: (

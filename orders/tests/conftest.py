@@ -36,6 +36,7 @@ def order_body(order: Order) -> dict[str, Any]:
     return {
         "id": order.pk,
         "customer_id": order.customer_id,
+        "customer_username": order.customer.username,
         "status": order.status,
         "items": [
             {

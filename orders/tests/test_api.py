@@ -65,6 +65,7 @@ def test_create_returns_the_order_at_catalog_prices(
     assert body == {
         "id": order.pk,
         "customer_id": customer.pk,
+        "customer_username": customer.username,
         "status": "pending",
         "items": [
             {

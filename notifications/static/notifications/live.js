@@ -116,7 +116,7 @@
   }
 
   function fillDetails(entry, order) {
-    entry.customer.textContent = "#" + order.customer_id;
+    entry.customer.textContent = order.customer_username;
     entry.total.textContent = order.total;
   }
 
