@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,28 @@ fullstack = pytest.mark.skipif(
     not FULLSTACK,
     reason="needs PostgreSQL + Redis: set DATABASE_URL and REDIS_URL (as .ci/run does)",
 )
+
+
+def page_of(
+    items: list[Any],
+    *,
+    count: int | None = None,
+    page: int = 1,
+    page_size: int = 20,
+    next: str | None = None,
+    previous: str | None = None,
+) -> dict[str, Any]:
+    """A list response as the API's pagination renders it (config.pagination)."""
+    total = len(items) if count is None else count
+    return {
+        "items": items,
+        "count": total,
+        "page": page,
+        "page_size": page_size,
+        "pages": math.ceil(total / page_size),
+        "next": next,
+        "previous": previous,
+    }
 
 
 class ApiClient:

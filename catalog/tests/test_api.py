@@ -17,7 +17,7 @@ from catalog.tests.conftest import (
     new_product,
     product_body,
 )
-from conftest import ApiClient
+from conftest import ApiClient, page_of
 from orders.services import order_create
 
 writers = pytest.mark.parametrize("caller", WRITERS, indirect=True)
@@ -35,10 +35,7 @@ def test_categories_are_listed_by_name_for_anyone(anon: ApiClient) -> None:
     tools, kitchen, garden = (new_category(name=n) for n in ("Tools", "Kitchen", "Garden"))
     response = anon.get("/api/categories/")
     assert response.status_code == 200
-    assert response.json() == {
-        "items": [category_body(c) for c in (garden, kitchen, tools)],
-        "count": 3,
-    }
+    assert response.json() == page_of([category_body(c) for c in (garden, kitchen, tools)])
 
 
 @pytest.mark.django_db
@@ -505,7 +502,7 @@ def test_inactive_products_are_hidden_from_customers(
     hidden = new_product(name="Withdrawn", is_active=False)
     listing = client.get("/api/products/")
     assert listing.status_code == 200
-    assert listing.json() == {"items": [product_body(visible)], "count": 1}
+    assert listing.json() == page_of([product_body(visible)])
     detail = client.get(f"/api/products/{hidden.pk}/")
     assert detail.status_code == 404
     assert detail.json() == {
@@ -520,7 +517,7 @@ def test_staff_see_inactive_products(staff_api: ApiClient) -> None:
     hidden = new_product(name="Withdrawn", is_active=False)
     listing = staff_api.get("/api/products/")
     assert listing.status_code == 200
-    assert listing.json() == {"items": [product_body(hidden), product_body(visible)], "count": 2}
+    assert listing.json() == page_of([product_body(hidden), product_body(visible)])
     detail = staff_api.get(f"/api/products/{hidden.pk}/")
     assert detail.status_code == 200
     assert detail.json() == product_body(hidden)
@@ -611,10 +608,7 @@ def test_product_filters(
         query = {**query, "category": Category.objects.get(name=query["category"]).pk}
     response = anon.get("/api/products/", **query)
     assert response.status_code == 200
-    assert response.json() == {
-        "items": [product_body(shelf[key]) for key in expected],
-        "count": len(expected),
-    }
+    assert response.json() == page_of([product_body(shelf[key]) for key in expected])
 
 
 @pytest.mark.django_db
@@ -630,27 +624,60 @@ def test_staff_filters_include_inactive_products(
     ]
 
 
+LIST_BY_NAME = "/api/products/?ordering=name"
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("query", "page_names", "count"),
+    ("query", "page_names", "count", "pages", "next_page", "previous_page"),
     [
-        ({}, [f"P{n:02}" for n in range(20)], 25),
-        ({"page": 2}, [f"P{n:02}" for n in range(20, 25)], 25),
-        ({"page": 3}, [], 25),
-        ({"page_size": 10, "page": 2}, [f"P{n:02}" for n in range(10, 20)], 25),
-        ({"page_size": 100}, [f"P{n:02}" for n in range(25)], 25),
+        ({}, [f"P{n:02}" for n in range(20)], 25, 2, f"{LIST_BY_NAME}&page=2", None),
+        (
+            {"page": 2},
+            [f"P{n:02}" for n in range(20, 25)],
+            25,
+            2,
+            None,
+            f"{LIST_BY_NAME}&page=1",
+        ),
+        # Past the end: nothing, and the previous page is the last one there is.
+        ({"page": 3}, [], 25, 2, None, f"{LIST_BY_NAME}&page=2"),
+        (
+            {"page_size": 10, "page": 2},
+            [f"P{n:02}" for n in range(10, 20)],
+            25,
+            3,
+            f"{LIST_BY_NAME}&page_size=10&page=3",
+            f"{LIST_BY_NAME}&page_size=10&page=1",
+        ),
+        ({"page_size": 100}, [f"P{n:02}" for n in range(25)], 25, 1, None, None),
     ],
 )
 def test_products_are_paginated(
-    anon: ApiClient, query: dict[str, int], page_names: list[str], count: int
+    anon: ApiClient,
+    query: dict[str, int],
+    page_names: list[str],
+    count: int,
+    pages: int,
+    next_page: str | None,
+    previous_page: str | None,
 ) -> None:
     category = new_category()
     for n in range(25):
         new_product(category=category, name=f"P{n:02}")
     response = anon.get("/api/products/", ordering="name", **query)
     assert response.status_code == 200
-    assert [p["name"] for p in response.json()["items"]] == page_names
-    assert response.json()["count"] == count
+    body = response.json()
+    assert [p["name"] for p in body.pop("items")] == page_names
+    page, size = query.get("page", 1), query.get("page_size", 20)
+    assert body == {
+        "count": count,
+        "page": page,
+        "page_size": size,
+        "pages": pages,
+        "next": next_page,
+        "previous": previous_page,
+    }
 
 
 @pytest.mark.django_db
@@ -723,10 +750,13 @@ def test_the_category_list_is_paginated_and_bounded(anon: ApiClient) -> None:
         new_category(name=f"C{n}")
     response = anon.get("/api/categories/", page_size=2, page=2)
     assert response.status_code == 200
-    assert response.json() == {
-        "items": [category_body(Category.objects.get(name="C2"))],
-        "count": 3,
-    }
+    assert response.json() == page_of(
+        [category_body(Category.objects.get(name="C2"))],
+        count=3,
+        page=2,
+        page_size=2,
+        previous="/api/categories/?page_size=2&page=1",
+    )
     too_big = anon.get("/api/categories/", page_size=101)
     assert too_big.status_code == 422
     assert too_big.json() == _error(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 
-from conftest import ApiClient
+from conftest import ApiClient, page_of
 from notifications.models import OrderEvent
 
 from .factories import change_status, message_of, new_order
@@ -18,13 +18,13 @@ pytestmark = pytest.mark.django_db
 URL = "/api/notifications/"
 
 
-def page(events: list[OrderEvent], *, count: int | None = None) -> dict[str, Any]:
+def page(events: list[OrderEvent], **pagination: Any) -> dict[str, Any]:
     """The API's rendering of these events: newest first, datetimes as ninja encodes them."""
     items = [
         dict(message_of(e), changed_at=json.loads(json.dumps(e.changed_at, cls=DjangoJSONEncoder)))
         for e in sorted(events, key=lambda e: e.pk, reverse=True)
     ]
-    return {"items": items, "count": len(events) if count is None else count}
+    return page_of(items, **pagination)
 
 
 @pytest.fixture
@@ -88,8 +88,12 @@ def test_pages_are_bounded_and_continue_where_the_last_one_ended(customer_api, c
     second = customer_api.get(URL, page_size=2, page=2)
 
     assert (first.status_code, second.status_code) == (200, 200)
-    assert (first.json()) == page(events[1:], count=3)
-    assert (second.json()) == page(events[:1], count=3)
+    assert (first.json()) == page(
+        events[1:], count=3, page_size=2, next=f"{URL}?page_size=2&page=2"
+    )
+    assert (second.json()) == page(
+        events[:1], count=3, page=2, page_size=2, previous=f"{URL}?page_size=2&page=1"
+    )
 
 
 def test_a_client_that_missed_events_gets_exactly_those(customer_api, customer, staff, history):
@@ -106,7 +110,7 @@ def test_a_client_that_missed_events_gets_exactly_those(customer_api, customer, 
 
     assert response.status_code == 200
     assert (response.json()) == page(missed)
-    assert customer_api.get(URL, after=missed[-1].pk).json() == {"items": [], "count": 0}
+    assert customer_api.get(URL, after=missed[-1].pk).json() == page([])
 
 
 def test_staff_after_filter_covers_every_order(staff_api, history):
