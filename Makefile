@@ -2,19 +2,31 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# One venv; each requirements group installs on top of it once per version of its lock.
+stamp   = $(VENV)/.installed-$(1)-$(shell cksum < requirements/$(1).lock | cut -d' ' -f1)
+RUNTIME := $(call stamp,runtime)
+DEV     := $(call stamp,dev)
+BENCH   := $(call stamp,bench)
 
-.PHONY: help install run test lint typecheck pytest stack migrate e2e fuzz bench bench-smoke clean
+.PHONY: help install install-dev install-bench run test lint typecheck pytest stack migrate e2e fuzz bench bench-smoke clean
 
-$(STAMP): requirements.lock
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 
-## Make .venv and install the pinned requirements (again only when requirements.lock changes).
-install: $(STAMP)
+$(VENV)/.installed-%: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/$(word 1,$(subst -, ,$*)).lock
+	@rm -f $(VENV)/.installed-$(word 1,$(subst -, ,$*))-* && touch $@
+
+## Make .venv with what the API and its workers need (requirements/runtime.lock) and nothing more.
+install: $(RUNTIME)
+
+## Add the tests, lint, types, e2e and fuzzing tools (requirements/dev.lock).
+install-dev: $(DEV)
+
+## Add the benchmark's chart and reference design (requirements/bench.lock).
+install-bench: $(BENCH)
 
 ## Create the PostgreSQL database if DATABASE_URL names a missing one, then apply migrations.
 migrate: install
@@ -32,16 +44,16 @@ run: migrate
 test: lint typecheck pytest
 
 ## ruff check and ruff format --check.
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 ## mypy over the tree.
-typecheck: install
+typecheck: install-dev
 	$(BIN)/mypy .
 
 ## pytest alone (the suite `make test` runs after lint and typecheck).
-pytest: install
+pytest: install-dev
 	$(BIN)/pytest
 
 ## Full stack in one terminal (uvicorn, Celery worker, beat): needs DATABASE_URL, REDIS_URL, DJANGO_SECRET_KEY.
@@ -49,19 +61,19 @@ stack: migrate
 	$(BIN)/honcho start
 
 ## Postman collection end to end with newman on a throwaway stack (needs PostgreSQL, Redis, Node >= 16).
-e2e: install
+e2e: install-dev
 	bin/e2e newman
 
 ## schemathesis over the live OpenAPI schema with a customer and an admin token (FUZZ_EXAMPLES=25).
-fuzz: install
+fuzz: install-dev
 	bin/e2e fuzz
 
 ## Benchmarks on a throwaway stack (needs PostgreSQL, Redis, wrk): prints a table, writes bench/out/.
-bench: install
+bench: install-bench
 	$(BIN)/python -m bench
 
 ## The same code paths in seconds; fails on errors, 5xx, inexact stock or a lost event, never on timings.
-bench-smoke: install
+bench-smoke: install-bench
 	$(BIN)/python -m bench --smoke
 
 ## Remove the venv, the embedded database (and its .demo-admin), collected static files and caches.
