@@ -10,7 +10,7 @@ RUNTIME := $(call stamp,runtime)
 DEV     := $(call stamp,dev)
 BENCH   := $(call stamp,bench)
 
-.PHONY: help install install-dev install-bench run test lint typecheck pytest stack migrate e2e fuzz bench bench-smoke clean
+.PHONY: help install install-dev install-bench run demo test lint typecheck pytest stack migrate e2e fuzz bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +34,19 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 ## Serve API, docs and admin with demo data (embedded default unless DATABASE_URL/REDIS_URL are set).
-run: migrate
-	$(BIN)/python manage.py load_demo_catalog
+run: install
+	@$(BIN)/python bin/ensure_database.py
+	@$(BIN)/python manage.py migrate --noinput -v 0 && echo "Database up to date."
+	@$(BIN)/python manage.py load_demo_catalog --no-progress
+	@$(BIN)/python manage.py load_demo_orders
 	@if [ -z "$$DATABASE_URL$$REDIS_URL" ]; then $(BIN)/python manage.py ensure_demo_admin; fi
-	@echo "Serving on http://$(HOST):$(PORT)  (docs: /api/docs, admin: /admin/)"
-	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT)
+	@echo "Serving http://$(HOST):$(PORT)/  API docs /api/docs  admin /admin/  live orders /live/  (Ctrl-C stops)"
+	@$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+
+## Demo catalog and orders on whatever DATABASE_URL names (the full stack's demo data).
+demo: migrate
+	$(BIN)/python manage.py load_demo_catalog
+	$(BIN)/python manage.py load_demo_orders
 
 ## ruff, mypy and pytest. With DATABASE_URL + REDIS_URL the tests run on the real servers.
 test: lint typecheck pytest

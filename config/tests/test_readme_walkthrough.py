@@ -56,6 +56,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, 
     for command in (
         ["migrate", "--noinput"],
         ["load_demo_catalog", "--no-progress"],
+        ["load_demo_orders"],
         ["ensure_demo_admin"],
     ):
         subprocess.run(
@@ -106,7 +107,13 @@ def test_the_readme_walkthrough_runs_as_printed(server: tuple[Service, Path]) ->
         found = json.load(response)
     assert [(p["name"], p["stock"]) for p in found["items"]] == [("Desk lamp", 16)]
     with sqlite3.connect(home / "db.sqlite3") as db:
-        statuses = [row[0] for row in db.execute("SELECT status FROM orders_order ORDER BY id")]
+        statuses = [
+            row[0]
+            for row in db.execute(
+                "SELECT o.status FROM orders_order o JOIN accounts_user u ON u.id = o.customer_id"
+                " WHERE u.username = 'testuser' ORDER BY o.id"
+            )
+        ]
         ledger = list(
             db.execute(
                 "SELECT m.kind, m.delta FROM catalog_stockmovement m JOIN catalog_product p"
