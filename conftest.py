@@ -38,6 +38,7 @@ def page_of(
     return {
         "items": items,
         "count": total,
+        "count_exact": True,
         "page": page,
         "page_size": page_size,
         "pages": math.ceil(total / page_size),

@@ -3,6 +3,10 @@
 Every list answers `items` and `count` (the total) and, for a front end's pager, the `page` it
 is, the `page_size` used, the number of `pages`, and the `next` and `previous` pages as paths
 with the caller's own filters kept (relative, so a cached page is right on any host), or null.
+
+Counting is bounded: past COUNT_LIMIT matches, `count` says COUNT_LIMIT and `count_exact` is
+false ("10,000+"), so a list over a million rows never pays for an exact COUNT(*) over all of
+them; `pages` and `next` then reach as far as the count does.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from ninja import Field, Schema
 from ninja.pagination import PageNumberPagination
 
 MAX_PAGE = 100_000
+COUNT_LIMIT = 10_000
 
 
 class PageQuery(Schema):
@@ -25,7 +30,8 @@ class PageQuery(Schema):
 
 class Page(Schema):
     items: list[Any]
-    count: int = Field(description="How many items match, over all pages.")
+    count: int = Field(description="How many items match, over all pages (at most 10,000).")
+    count_exact: bool = Field(description="False when more than `count` items match.")
     page: int
     page_size: int
     pages: int = Field(description="How many pages there are (0 when nothing matches).")
@@ -49,11 +55,14 @@ class Pagination(PageNumberPagination):
         page_size = self._get_page_size(pagination.page_size)
         page = pagination.page
         offset = (page - 1) * page_size
-        count = self._items_count(queryset)
+        # COUNT(*) over a subquery with a LIMIT: it stops after COUNT_LIMIT + 1 rows.
+        counted = queryset.order_by()[: COUNT_LIMIT + 1].count()
+        count = min(counted, COUNT_LIMIT)
         pages = math.ceil(count / page_size)
         return {
             "items": queryset[offset : offset + page_size],
             "count": count,
+            "count_exact": counted <= COUNT_LIMIT,
             "page": page,
             "page_size": page_size,
             "pages": pages,

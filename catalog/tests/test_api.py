@@ -672,6 +672,7 @@ def test_products_are_paginated(
     page, size = query.get("page", 1), query.get("page_size", 20)
     assert body == {
         "count": count,
+        "count_exact": True,
         "page": page,
         "page_size": size,
         "pages": pages,
