@@ -38,18 +38,19 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 class Order(models.Model):
+    # Indexes: only those in Meta, each serving a list as it is sorted (see there).
     customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", db_index=False
     )
     status = models.CharField(
-        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING
     )
     total = models.DecimalField(max_digits=TOTAL_MAX_DIGITS, decimal_places=2)
     # NULL, not "", when absent: the unique (customer, key) constraint must ignore keyless orders.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     # Hash of the items a key was first used with; reusing the key with other items is refused.
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     # Set by checkout on the order it just wrote: its lines, so the response needs no re-read.
@@ -70,14 +71,21 @@ class Order(models.Model):
                 condition=models.Q(status__in=OrderStatus.values), name="orders_order_status_valid"
             ),
         ]
-        indexes = [models.Index(fields=["customer", "-created_at"])]
+        # The order lists, newest first: a customer's own, staff's (all, or one status). Each
+        # index reads a page in order and stops; the customer one also serves the foreign key.
+        indexes = [
+            models.Index(fields=["customer", "-created_at", "-id"], name="orders_by_customer"),
+            models.Index(fields=["-created_at", "-id"], name="orders_newest_first"),
+            models.Index(fields=["status", "-created_at", "-id"], name="orders_by_status"),
+        ]
 
     def __str__(self) -> str:
         return f"Order #{self.pk} ({self.status})"
 
 
 class OrderItem(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    # Served by the unique (order, product) index, which leads with the order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", db_index=False)
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
     product_name = models.CharField(max_length=200)
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
