@@ -23,7 +23,7 @@ run: migrate
 	$(BIN)/python manage.py load_demo_catalog
 	@if [ -z "$$DATABASE_URL$$REDIS_URL" ]; then $(BIN)/python manage.py ensure_demo_admin; fi
 	@echo "Serving on http://$(HOST):$(PORT)  (docs: /api/docs, admin: /admin/)"
-	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT)
+	WEB_HOST=$(HOST) WEB_PORT=$(PORT) bin/web
 
 ## ruff, mypy and pytest. With DATABASE_URL + REDIS_URL the tests run on the real servers.
 test: lint typecheck pytest

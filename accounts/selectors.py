@@ -18,7 +18,8 @@ class NotAuthenticated(DomainError):
     code = "not_authenticated"
 
 
-def _decode_access(raw: str) -> AccessToken:
+def access_token_decode(raw: str) -> AccessToken:
+    """Signature, expiry and type only: no database (who it belongs to is checked apart)."""
     try:
         return AccessToken(raw)
     except TokenError as exc:
@@ -42,7 +43,7 @@ def user_from_access_token(raw: str) -> User:
     SQL: it runs on every authenticated request, and building it through the ORM (an Exists
     annotation) cost more than running it.
     """
-    token = _decode_access(raw)
+    token = access_token_decode(raw)
     sid = token.get("sid")
     if sid is None:
         raise NotAuthenticated("This session has been signed out.", code="token_revoked")

@@ -252,20 +252,14 @@ class Stack:
     def start_web(self, count: int = 1) -> None:
         for i in range(count):
             port = free_port()
-            p = self._spawn(
-                f"uvicorn{i}",
-                [
-                    str(BIN / "uvicorn"),
-                    self.asgi_app,
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
-            )
+            quiet = ["--no-access-log", "--log-level", "warning"]
+            if self.asgi_app == "config.asgi:application":
+                # Ours runs as the Procfile says: the one server command with its limits.
+                env = dict(self.env, WEB_HOST="127.0.0.1", WEB_PORT=str(port))
+                p = self._spawn(f"uvicorn{i}", [str(ROOT / "bin" / "web"), *quiet], env=env)
+            else:
+                argv = [str(BIN / "uvicorn"), self.asgi_app, "--host", "127.0.0.1"]
+                p = self._spawn(f"uvicorn{i}", [*argv, "--port", str(port), *quiet])
             self.web.append(p)
             self.web_ports.append(port)
         for p, port in zip(self.web, self.web_ports, strict=True):

@@ -176,9 +176,10 @@ def _logged_since_start(text: str) -> Callable[[Service], bool]:
 
 
 def uvicorn(name: str, *, env: dict[str, str], logs: Path) -> Service:
+    """uvicorn as production starts it: the one server command, bin/web."""
     port = free_port()
-    argv = [str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1"]
-    service = Service(name, [*argv, "--port", str(port)], env=env, logs=logs, ready=_http_ready)
+    env = dict(env, WEB_HOST="127.0.0.1", WEB_PORT=str(port))
+    service = Service(name, [str(ROOT / "bin" / "web")], env=env, logs=logs, ready=_http_ready)
     service.url = f"http://127.0.0.1:{port}"
     service.ws = f"ws://127.0.0.1:{port}/ws/orders/"
     return service
