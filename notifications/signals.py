@@ -28,9 +28,7 @@ WATCHED_FIELDS = frozenset({"is_active", "is_staff", "token_key"})
 def _notify_after_commit(user_id: int, notice: dict[str, str | bool]) -> None:
     # robust: a channel layer that is down must not fail a change that committed; the
     # sockets concerned then close at their access token's expiry at the latest.
-    transaction.on_commit(
-        lambda: session_notice_send(user_id=user_id, notice=notice), robust=True
-    )
+    transaction.on_commit(lambda: session_notice_send(user_id=user_id, notice=notice), robust=True)
 
 
 @receiver(post_save, sender=User, dispatch_uid="notifications.user_saved")

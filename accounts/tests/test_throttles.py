@@ -12,8 +12,8 @@ from accounts.models import User
 from accounts.tests.conftest import new_client_ip, new_user
 from accounts.tests.factories import PASSWORD
 from accounts.throttles import counter_get, counter_incr, counter_reset
-from conftest import ApiClient
 from config.cache import ResilientRedisCache
+from conftest import ApiClient
 
 THROTTLED = "Too many sign-in attempts. Try again in a minute."
 
@@ -70,16 +70,20 @@ def test_admin_and_api_logins_share_the_per_address_counter(staff_user: User) ->
     ip = new_client_ip()
     api = ApiClient(REMOTE_ADDR=ip)
     for _ in range(2):
-        assert api.post(
-            "/api/token/", {"username": staff_user.username, "password": PASSWORD}
-        ).status_code == 200
+        assert (
+            api.post(
+                "/api/token/", {"username": staff_user.username, "password": PASSWORD}
+            ).status_code
+            == 200
+        )
     admin_client = Client(REMOTE_ADDR=ip)
     assert _admin_login(admin_client, staff_user.username, PASSWORD).status_code == 302
     response = _admin_login(Client(REMOTE_ADDR=ip), staff_user.username, PASSWORD)
     assert _form_errors(response) == [THROTTLED]
-    assert api.post(
-        "/api/token/", {"username": staff_user.username, "password": PASSWORD}
-    ).status_code == 429
+    assert (
+        api.post("/api/token/", {"username": staff_user.username, "password": PASSWORD}).status_code
+        == 429
+    )
 
 
 @pytest.mark.django_db
