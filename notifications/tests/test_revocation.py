@@ -323,3 +323,18 @@ def test_forwarded_headers_count_only_from_the_proxies_the_operator_names(thrott
     for i in range(5):
         counter_reset(f"login:ip:203.0.113.{i + 1}")
     assert _logins_with_spoofed_addresses(server, user, 4) == [200, 200, 200, 200]
+
+
+# ---- a flood of oversized frames -----------------------------------------------------------
+
+
+def test_catalog_latency_holds_while_two_clients_flood_oversized_frames(stack):
+    from bench.ws_flood import measure
+
+    result = measure(stack["a"].url, pair_for(new_user())["access"], seconds=4.0)
+    idle, flooded = result["idle"], result["flooded"]
+    print(f"ws flood: {json.dumps(result)}")
+    assert result["frames_sent"] > 0
+    # The bound, with a floor of 1 ms for an idle p50 measured in fractions of one.
+    assert flooded["p50_ms"] < 2 * max(idle["p50_ms"], 1.0), result
+    assert "Traceback" not in stack["a"].log()
