@@ -1,6 +1,6 @@
 """Catalog latency while signed-in clients flood a web process with oversized WebSocket frames.
 
-    python -m bench.ws_flood --url http://127.0.0.1:8000 --token <access> [--seconds 8]
+    python -m bench.ws_flood --url http://127.0.0.1:8000 --token <access> [--seconds 8] [--check]
 
 Measures the p50/p99 of anonymous `GET /api/products/` on one keep-alive connection, first idle,
 then while FLOODERS processes each open a socket, send a 15 MB text frame, and do it again as
@@ -99,8 +99,14 @@ def main() -> None:
     parser.add_argument("--url", required=True, help="the web process, e.g. http://127.0.0.1:8000")
     parser.add_argument("--token", required=True, help="an access token (the flooders sign in)")
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 unless the flooded p50 is under 2x idle"
+    )
     args = parser.parse_args()
-    print(json.dumps(measure(args.url, args.token, args.seconds), indent=2))
+    result = measure(args.url, args.token, args.seconds)
+    print(json.dumps(result, indent=2))
+    if args.check and result["flooded"]["p50_ms"] >= 2 * result["idle"]["p50_ms"]:
+        raise SystemExit("flooded p50 is not under twice the idle p50")
 
 
 if __name__ == "__main__":
