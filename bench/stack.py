@@ -49,6 +49,8 @@ U.objects.bulk_create([U(username=f"bench_c{i:05d}", email=f"bench_c{i:05d}@exam
 def tok(u):
     r = RefreshToken.for_user(u)
     r["sid"] = uuid.uuid4().hex  # as accounts.services.token_obtain does
+    if hasattr(u, "token_key"):  # ours: the user's key (the reference's users have none)
+        r["tk"] = u.token_key
     return str(r.access_token)
 ids = list(Product.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
 Product.objects.update(stock=1000000)
