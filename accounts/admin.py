@@ -10,9 +10,20 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 
 from .models import RevokedSession, User
+from .services import user_sessions_revoke_all
 from .throttles import ClientIPThrottle, Throttled, login_failure_record, login_failures_check
 
-admin.site.register(User, UserAdmin)
+
+@admin.register(User)
+class ShopUserAdmin(UserAdmin):
+    actions = ["sign_out_everywhere"]
+
+    @admin.action(description="Sign out everywhere (end every session, sockets included)")
+    def sign_out_everywhere(self, request: Any, queryset: Any) -> None:
+        for user in queryset:
+            user_sessions_revoke_all(user=user)
+        self.message_user(request, f"Signed out {len(queryset)} user(s) everywhere.")
+
 
 TOO_MANY_ATTEMPTS = "Too many sign-in attempts. Try again in a minute."
 

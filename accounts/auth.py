@@ -12,6 +12,9 @@ from config.errors import PermissionDenied
 
 from .models import User
 from .selectors import NotAuthenticated, user_from_access_token
+from .throttles import (
+    ClientIPThrottle as ClientIPThrottle,
+)  # its home was here: keep imports working
 
 
 class JWTBearer(HttpBearer):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from typing import Any
 
@@ -27,8 +26,6 @@ from django.conf import settings
 from accounts.selectors import NotAuthenticated, access_token_decode, user_from_access_token
 
 from .groups import STAFF_GROUP, sessions_group, user_group
-
-logger = logging.getLogger(__name__)
 
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_INVALID_PAYLOAD = 1007
@@ -44,6 +41,7 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
     token_key: str | None
     staff: bool
     _expiry: asyncio.TimerHandle | None
+    _expiry_task: asyncio.Future[None] | None = None
 
     async def connect(self) -> None:
         self.groups_joined, self.closing, self._expiry = [], False, None

@@ -9,7 +9,6 @@ such a socket's life).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.db import transaction
@@ -19,8 +18,6 @@ from django.dispatch import receiver
 from accounts.models import RevokedSession, User
 
 from .services import session_notice_send
-
-logger = logging.getLogger(__name__)
 
 WATCHED_FIELDS = frozenset({"is_active", "is_staff", "token_key"})
 

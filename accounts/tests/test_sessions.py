@@ -313,3 +313,21 @@ def test_the_migration_refuses_to_run_over_case_duplicates_and_names_them() -> N
         migration.refuse_duplicates(apps, None)
     assert "Dup, dUP" in str(refused.value)
     assert "alone" not in str(refused.value)
+
+
+@pytest.mark.django_db
+def test_the_admin_action_signs_users_out_everywhere() -> None:
+    from django.test import Client
+
+    admin_user = new_user(is_staff=True, is_superuser=True)
+    user = new_user()
+    pair = _pair(user)
+    client = Client()
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/accounts/user/",
+        {"action": "sign_out_everywhere", "_selected_action": [user.pk]},
+    )
+    assert response.status_code == 302
+    _dead(pair)
+    _alive(_pair(admin_user))
