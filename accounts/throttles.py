@@ -1,6 +1,7 @@
 """Rate limits for signing in, registering and refreshing: per client address and per username.
 
-Counters are fixed windows in the shared cache (Redis), so every web process counts together.
+Counters live in the shared cache (Redis), so every web process counts together: per window,
+with the previous window's count weighted in, so a window's boundary grants no fresh burst.
 While Redis is unreachable each process counts in its own memory instead: a limit then holds
 per process (N web processes let through at most N times the rate), and a restarted process
 starts from zero. Throttling never switches off.
@@ -49,19 +50,17 @@ def _window_left(window: int, now: float) -> float:
 
 
 class _LocalCounters:
-    """This process's own fixed-window counters, for while the shared cache is down."""
+    """This process's own window counters, for while the shared cache is down."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, tuple[float, int]] = {}  # key -> (expires at, count)
 
-    def incr(self, key: str, window: int, now: float) -> int:
+    def incr(self, key: str, expires: float, now: float) -> int:
         with self._lock:
             if len(self._counts) > 100_000:  # an attacker's many keys: drop the expired ones
                 self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
-            expires, count = self._counts.get(key, (0.0, 0))
-            if expires <= now:
-                expires, count = now + window, 0
+            _, count = self._counts.get(key, (expires, 0))
             self._counts[key] = (expires, count + 1)
             return count + 1
 
@@ -82,36 +81,49 @@ def _key(name: str, window: int, now: float) -> str:
     return f"throttle:{name}:{int(now // window)}"
 
 
-def counter_incr(name: str, *, window: int, cache: Any = None, now: float | None = None) -> int:
-    """Count one more hit on `name` in the current window; returns the count so far."""
+def _estimate(current: int, previous: int, window: int, now: float) -> float:
+    """Hits in the last `window` seconds, the previous window's weighted by how much of it that
+    still covers: no fresh allowance at a window's boundary (Cloudflare's sliding window)."""
+    return current + previous * (1 - (now % window) / window)
+
+
+def counter_incr(name: str, *, window: int, cache: Any = None, now: float | None = None) -> float:
+    """Count one more hit on `name`; returns the hits in the last `window` seconds, this one
+    included (an estimate, see `_estimate`)."""
     cache = cache or default_cache
     now = time.time() if now is None else now
-    key = _key(name, window, now)
-    cache.add(key, 0, timeout=window + 1)
+    key, previous_key = _key(name, window, now), _key(name, window, now - window)
+    keep = 2 * window + 1  # a window's count is still read during the next one
+    cache.add(key, 0, timeout=keep)
     try:
-        count = cache.incr(key)
+        current = cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        count = 1
-    if count is None:  # ResilientRedisCache while Redis is down
-        return _local.incr(key, window, now)
-    return int(count)
+        cache.set(key, 1, timeout=keep)
+        current = 1
+    if current is None:  # ResilientRedisCache while Redis is down
+        expires = (now // window + 2) * window
+        current = _local.incr(key, expires, now)
+        return _estimate(current, _local.get(previous_key, now), window, now)
+    return _estimate(int(current), int(cache.get(previous_key) or 0), window, now)
 
 
-def counter_get(name: str, *, window: int, cache: Any = None, now: float | None = None) -> int:
+def counter_get(name: str, *, window: int, cache: Any = None, now: float | None = None) -> float:
     cache = cache or default_cache
     now = time.time() if now is None else now
-    key = _key(name, window, now)
-    return max(int(cache.get(key) or 0), _local.get(key, now))
+    counts = []
+    for key in (_key(name, window, now), _key(name, window, now - window)):
+        counts.append(max(int(cache.get(key) or 0), _local.get(key, now)))
+    return _estimate(counts[0], counts[1], window, now)
 
 
 def counter_reset(name: str, *, cache: Any = None) -> None:
-    """Forget the current window's count of `name` (tests; an operator unlocking an account)."""
+    """Forget the recent counts of `name` (tests; an operator unlocking an account)."""
     cache = cache or default_cache
     now = time.time()
-    key = _key(name, _rate()[1], now)
-    cache.delete(key)
-    _local.reset(key)
+    window = _rate()[1]
+    for key in (_key(name, window, now), _key(name, window, now - window)):
+        cache.delete(key)
+        _local.reset(key)
 
 
 def client_address(request: HttpRequest) -> str:

@@ -102,6 +102,16 @@ def test_the_api_login_counts_wrong_passwords_per_username_across_addresses() ->
     assert response.status_code == 429
 
 
+def test_a_windows_boundary_grants_no_fresh_burst() -> None:
+    name = f"login:ip:test-{uuid.uuid4().hex}"
+    start = 6_000_000.0 - 1  # the last second of a window
+    assert [counter_incr(name, window=60, now=start) for _ in range(3)] == [1, 2, 3]
+    # Just after the boundary the three hits still count, almost in full.
+    assert counter_incr(name, window=60, now=start + 1.5) > 3.9
+    assert counter_get(name, window=60, now=start + 61) == 1  # the one after the boundary
+    assert counter_get(name, window=60, now=start + 121) == 0
+
+
 def test_with_redis_down_the_counters_fall_back_to_this_process() -> None:
     # A port nothing listens on: every call to this cache fails as during an outage.
     import socket
@@ -115,8 +125,11 @@ def test_with_redis_down_the_counters_fall_back_to_this_process() -> None:
     )
     name = f"login:ip:test-{uuid.uuid4().hex}"
     try:
-        counts = [counter_incr(name, window=60, cache=dead) for _ in range(5)]
+        now = 6_000_000.0  # the start of a window: nothing before it
+        counts = [counter_incr(name, window=60, cache=dead, now=now) for _ in range(5)]
         assert counts == [1, 2, 3, 4, 5]
-        assert counter_get(name, window=60, cache=dead) == 5
+        assert counter_get(name, window=60, cache=dead, now=now) == 5
+        # Half-way through the next window, half of those 5 still count.
+        assert counter_incr(name, window=60, cache=dead, now=now + 90) == 1 + 2.5
     finally:
         ResilientRedisCache._down_until = 0.0  # the outage is this cache's, not the suite's
