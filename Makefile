@@ -41,7 +41,7 @@ run: install
 	@$(BIN)/python manage.py load_demo_orders
 	@if [ -z "$$DATABASE_URL$$REDIS_URL" ]; then $(BIN)/python manage.py ensure_demo_admin; fi
 	@echo "Serving http://$(HOST):$(PORT)/  API docs /api/docs  admin /admin/  live orders /live/  (Ctrl-C stops)"
-	@$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	@WEB_HOST=$(HOST) WEB_PORT=$(PORT) bin/web
 
 ## Demo catalog and orders on whatever DATABASE_URL names (the full stack's demo data).
 demo: migrate
@@ -66,7 +66,7 @@ pytest: install-dev
 
 ## Full stack in one terminal (uvicorn, Celery worker, beat): needs DATABASE_URL, REDIS_URL, DJANGO_SECRET_KEY.
 stack: migrate
-	$(BIN)/honcho start
+	WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(BIN)/honcho start
 
 ## Postman collection end to end with newman on a throwaway stack (needs PostgreSQL, Redis, Node >= 16).
 e2e: install-dev

@@ -1,19 +1,20 @@
-"""Request authentication, staff checks and per-IP throttles shared by every router."""
+"""Request authentication and staff checks shared by every router."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from ninja.security import HttpBearer
-from ninja.throttling import SimpleRateThrottle
 
 from config.errors import PermissionDenied
 
 from .models import User
 from .selectors import NotAuthenticated, user_from_access_token
+from .throttles import (
+    ClientIPThrottle as ClientIPThrottle,
+)  # its home was here: keep imports working
 
 
 class JWTBearer(HttpBearer):
@@ -51,20 +52,3 @@ def require_staff(user: Any) -> User:
     if not getattr(user, "is_staff", False):
         raise PermissionDenied("Only staff may do this.", code="staff_only")
     return user
-
-
-class ClientIPThrottle(SimpleRateThrottle):
-    """Per client address, at the rate in AUTH_THROTTLE_RATE (read on each request)."""
-
-    def __init__(self, scope: str):
-        self.scope = scope
-        super().__init__(rate=settings.AUTH_THROTTLE_RATE)
-
-    def allow_request(self, request: HttpRequest) -> bool:
-        if self.rate != settings.AUTH_THROTTLE_RATE:
-            self.rate = settings.AUTH_THROTTLE_RATE
-            self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request)
-
-    def get_cache_key(self, request: HttpRequest) -> str | None:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

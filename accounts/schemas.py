@@ -43,5 +43,11 @@ class VerifyIn(InputSchema):
     token: str = Field(min_length=1, max_length=4096)
 
 
+class PasswordChangeIn(InputSchema):
+    old_password: str = Field(min_length=1, max_length=128)
+    # Django's validators still apply, as at registration.
+    new_password: str = Field(min_length=8, max_length=128)
+
+
 class MessageOut(Schema):
     detail: str

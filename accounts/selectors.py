@@ -1,4 +1,4 @@
-"""Reads: who is behind an access token."""
+"""Reads: who is behind an access token, and whether a token is still good."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ class NotAuthenticated(DomainError):
     code = "not_authenticated"
 
 
-def _decode_access(raw: str) -> AccessToken:
+def access_token_decode(raw: str) -> AccessToken:
+    """Signature, expiry and type only: no database (who it belongs to is checked apart)."""
     try:
         return AccessToken(raw)
     except TokenError as exc:
@@ -42,7 +43,7 @@ def user_from_access_token(raw: str) -> User:
     SQL: it runs on every authenticated request, and building it through the ORM (an Exists
     annotation) cost more than running it.
     """
-    token = _decode_access(raw)
+    token = access_token_decode(raw)
     sid = token.get("sid")
     if sid is None:
         raise NotAuthenticated("This session has been signed out.", code="token_revoked")
@@ -50,16 +51,22 @@ def user_from_access_token(raw: str) -> User:
     if not found:
         raise NotAuthenticated("User not found or inactive.", code="token_invalid")
     user = found[0]
-    if cast(Any, user).session_revoked:  # the query's extra column
+    # The token key rides on the user row this query loads anyway: checking it is free.
+    if cast(Any, user).session_revoked or token.get("tk") != user.token_key:
         raise NotAuthenticated("This session has been signed out.", code="token_revoked")
     return user
 
 
 def token_is_valid(raw: str) -> bool:
-    """Any well-signed, unexpired token (access or refresh) whose session is still open."""
+    """A well-signed, unexpired token (access or refresh) of an active user, whose session is
+    still open and whose key is the user's current one."""
     try:
         token = UntypedToken(raw)
     except TokenError:
         return False
-    sid = token.get("sid")
-    return sid is not None and not RevokedSession.objects.filter(sid=sid).exists()
+    sid, key = token.get("sid"), token.get("tk")
+    if sid is None or key is None:
+        return False
+    if not User.objects.filter(pk=token.get("user_id"), is_active=True, token_key=key).exists():
+        return False
+    return not RevokedSession.objects.filter(sid=sid).exists()

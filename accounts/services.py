@@ -1,9 +1,11 @@
-"""Writes: registration, signing in, refresh-token rotation and signing out."""
+"""Writes: registration, signing in, refresh-token rotation, signing out, password changes."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -18,6 +20,7 @@ from config.errors import Conflict, DomainError, InvalidInput
 
 from .models import RevokedSession, User
 from .selectors import NotAuthenticated
+from .throttles import login_failure_record, login_failures_check
 
 
 def _field_error(field: str, messages: list[str], kind: str) -> InvalidInput:
@@ -52,8 +55,17 @@ def user_register(*, username: str, password: str, email: str) -> User:
     try:
         with transaction.atomic():
             user.save()
-    except IntegrityError:
-        # Lost a race with a concurrent registration of the same name or address.
+    except IntegrityError as exc:
+        # Lost a race with a concurrent registration of the same name (in any case) or address:
+        # the database's unique constraints decide, and say which one it was.
+        diag = getattr(exc.__cause__, "diag", None)
+        constraint = getattr(diag, "constraint_name", None) or ""
+        if "username" in constraint:
+            raise Conflict(
+                "A user with that username already exists.", code="username_taken"
+            ) from None
+        if "email" in constraint:
+            raise Conflict("A user with that email already exists.", code="email_taken") from None
         raise Conflict(
             "A user with that username or email already exists.", code="user_exists"
         ) from None
@@ -64,64 +76,138 @@ def _pair(refresh: RefreshToken) -> dict[str, str]:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def token_obtain(*, username: str, password: str) -> dict[str, str]:
-    user = authenticate(username=username, password=password)
-    if user is None or not user.is_active:
-        raise NotAuthenticated(
-            "No active account found with the given credentials.", code="invalid_credentials"
-        )
+class _RefreshToken(RefreshToken):
+    """A refresh token checked for signature, expiry and type, but not yet for the blacklist:
+    `token_refresh` looks the blacklist up itself, under a lock, to tell reuse apart."""
+
+    def check_blacklist(self) -> None:
+        pass
+
+
+def _new_session(user: User) -> dict[str, str]:
+    """A new sign-in session: a token family of its own (`sid`), the user's key (`tk`) and the
+    moment the family ends however often it is rotated (`session_exp`)."""
     # ninja-jwt annotates for_user's cls as an instance type, which mypy rejects.
     refresh: RefreshToken = RefreshToken.for_user(user)  # type: ignore[misc,assignment]
-    refresh["sid"] = uuid.uuid4().hex  # copied into every access token minted from it
+    # Copied into every access token minted from it, and kept by every rotation.
+    refresh["sid"] = uuid.uuid4().hex
+    refresh["tk"] = user.token_key
+    ends = refresh.current_time + timedelta(days=settings.JWT_SESSION_MAX_DAYS)
+    refresh["session_exp"] = int(ends.timestamp())
     return _pair(refresh)
 
 
-def _open_refresh(raw: str) -> RefreshToken:
+def token_obtain(*, username: str, password: str) -> dict[str, str]:
+    login_failures_check(username=username)
+    user = authenticate(username=username, password=password)
+    if user is None or not user.is_active:
+        login_failure_record(username=username)
+        raise NotAuthenticated(
+            "No active account found with the given credentials.", code="invalid_credentials"
+        )
+    return _new_session(user)
+
+
+def _open_refresh(raw: str, *, check_blacklist: bool = True) -> tuple[RefreshToken, User | None]:
+    """The token and its user (None once deleted), or a 401 saying why it cannot be used."""
     try:
-        refresh = RefreshToken(raw)  # verifies signature, expiry, type and the blacklist
+        refresh = RefreshToken(raw) if check_blacklist else _RefreshToken(raw)
     except TokenError as exc:
         raise NotAuthenticated(f"Refresh token is invalid: {exc}", code="token_invalid") from None
     sid = refresh.get("sid")
     if sid is None or RevokedSession.objects.filter(sid=sid).exists():
         raise NotAuthenticated("This session has been signed out.", code="token_revoked")
-    return refresh
+    user = User.objects.filter(pk=refresh.get("user_id")).first()
+    if user is not None and refresh.get("tk") != user.token_key:
+        raise NotAuthenticated("This session has been signed out.", code="token_revoked")
+    return refresh, user
+
+
+def _session_ended(refresh: RefreshToken) -> bool:
+    ends = refresh.get("session_exp")
+    return not isinstance(ends, int) or refresh.current_time.timestamp() >= ends
+
+
+def _session_revoke(*, sid: str, user_id: int) -> None:
+    try:
+        with transaction.atomic():
+            RevokedSession.objects.get_or_create(sid=sid, defaults={"user_id": user_id})
+    except IntegrityError:
+        raise DomainError("Could not sign out, try again.", code="retry", status=503) from None
 
 
 def token_refresh(*, refresh: str) -> dict[str, str]:
-    """Rotate: the old refresh token is blacklisted and a new pair is returned."""
+    """Rotate: the old refresh token is blacklisted and a new pair of the same family returned.
+
+    The family (the sign-in session) keeps the end it was given at sign-in. Presenting a
+    refresh token that was already rotated means two parties hold the family (one of them
+    stole it): the whole family is revoked, its access tokens included.
+    """
     with transaction.atomic():
-        token = _open_refresh(refresh)
-        user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
-        if user is None:
+        token, user = _open_refresh(refresh, check_blacklist=False)
+        if user is None or not user.is_active:
             raise NotAuthenticated("User not found or inactive.", code="token_invalid")
+        if _session_ended(token):
+            raise NotAuthenticated(
+                "This session has reached its maximum age; sign in again.",
+                code="session_expired",
+            )
         # Lock the old token's row so two concurrent refreshes cannot both rotate it.
         old = OutstandingToken.objects.select_for_update().filter(jti=token["jti"]).first()
-        if old is not None and BlacklistedToken.objects.filter(token=old).exists():
-            raise NotAuthenticated(
-                "Refresh token is invalid: Token is blacklisted", code="token_invalid"
+        reused = old is not None and BlacklistedToken.objects.filter(token=old).exists()
+        if not reused:
+            token.blacklist()
+            token.set_jti()
+            token.set_exp()
+            token.set_iat()
+            OutstandingToken.objects.create(
+                user=user,
+                jti=token["jti"],
+                token=str(token),
+                created_at=token.current_time,
+                expires_at=datetime_from_epoch(token["exp"]),
             )
-        token.blacklist()
-        token.set_jti()
-        token.set_exp()
-        token.set_iat()
-        OutstandingToken.objects.create(
-            user=user,
-            jti=token["jti"],
-            token=str(token),
-            created_at=token.current_time,
-            expires_at=datetime_from_epoch(token["exp"]),
-        )
-        return _pair(token)
+            return _pair(token)
+    _session_revoke(sid=token["sid"], user_id=user.pk)
+    raise NotAuthenticated(
+        "This refresh token was already used: every token of its session is revoked; "
+        "sign in again.",
+        code="token_reused",
+    )
 
 
 def token_blacklist(*, refresh: str) -> None:
     """Sign out: blacklist the refresh token and end its session's access tokens too."""
     with transaction.atomic():
-        token = _open_refresh(refresh)
+        token, user = _open_refresh(refresh)
+        if user is None:
+            # Deleted with every token and session it had: nothing is left to sign out.
+            raise NotAuthenticated("User not found.", code="token_invalid")
         token.blacklist()
-        try:
-            RevokedSession.objects.get_or_create(
-                sid=token["sid"], defaults={"user_id": token["user_id"]}
-            )
-        except IntegrityError:
-            raise DomainError("Could not sign out, try again.", code="retry", status=503) from None
+    _session_revoke(sid=token["sid"], user_id=user.pk)
+
+
+def user_sessions_revoke_all(*, user: User) -> None:
+    """Sign out everywhere: a new key ends every token the user holds, access tokens too."""
+    user.token_key_rotate()
+    user.save(update_fields=["token_key"])
+
+
+def password_change(*, user: User, old_password: str, new_password: str) -> dict[str, str]:
+    """Change the password (the old one is required): every other session ends (the key
+    changes with the password); the caller gets a new pair."""
+    login_failures_check(username=user.username)
+    if not user.check_password(old_password):
+        login_failure_record(username=user.username)
+        raise InvalidInput(
+            [{"loc": ["body", "old_password"], "msg": "Wrong password.", "type": "wrong_password"}],
+            code="wrong_password",
+            status=400,
+        )
+    try:
+        validate_password(new_password, user=user)
+    except DjangoValidationError as exc:
+        raise _field_error("new_password", list(exc.messages), "password_invalid") from None
+    user.set_password(new_password)
+    user.save(update_fields=["password"])  # and the new token key (User.save)
+    return _new_session(user)

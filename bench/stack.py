@@ -49,6 +49,8 @@ U.objects.bulk_create([U(username=f"bench_c{i:05d}", email=f"bench_c{i:05d}@exam
 def tok(u):
     r = RefreshToken.for_user(u)
     r["sid"] = uuid.uuid4().hex  # as accounts.services.token_obtain does
+    if hasattr(u, "token_key"):  # ours: the user's key (the reference's users have none)
+        r["tk"] = u.token_key
     return str(r.access_token)
 ids = list(Product.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
 Product.objects.update(stock=1000000)
@@ -252,20 +254,14 @@ class Stack:
     def start_web(self, count: int = 1) -> None:
         for i in range(count):
             port = free_port()
-            p = self._spawn(
-                f"uvicorn{i}",
-                [
-                    str(BIN / "uvicorn"),
-                    self.asgi_app,
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
-            )
+            quiet = ["--no-access-log", "--log-level", "warning"]
+            if self.asgi_app == "config.asgi:application":
+                # Ours runs as the Procfile says: the one server command with its limits.
+                env = dict(self.env, WEB_HOST="127.0.0.1", WEB_PORT=str(port))
+                p = self._spawn(f"uvicorn{i}", [str(ROOT / "bin" / "web"), *quiet], env=env)
+            else:
+                argv = [str(BIN / "uvicorn"), self.asgi_app, "--host", "127.0.0.1"]
+                p = self._spawn(f"uvicorn{i}", [*argv, "--port", str(port), *quiet])
             self.web.append(p)
             self.web_ports.append(port)
         for p, port in zip(self.web, self.web_ports, strict=True):

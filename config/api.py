@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -36,7 +37,11 @@ def _error(request: HttpRequest, status: int, detail: object, code: str) -> Http
 
 @api.exception_handler(DomainError)
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return _error(request, exc.status, exc.detail, exc.code)
+    response = _error(request, exc.status, exc.detail, exc.code)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:  # integer delta-seconds (RFC 9110)
+        response["Retry-After"] = str(math.ceil(retry_after))
+    return response
 
 
 @api.exception_handler(ValidationError)

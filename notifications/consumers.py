@@ -1,41 +1,134 @@
-"""The `ws/orders/` consumer: owners hear their orders, staff hear all."""
+"""The `ws/orders/` consumer: owners hear their orders, staff hear all, until their rights end.
+
+Clients may send only `{"type": "ping"}` (answered `{"type": "pong"}`), as text of at most
+WS_MAX_MESSAGE_BYTES. Anything else closes the socket: 1003 for binary, 1007 for text that is
+not JSON or not a known message, 1009 for a message too big.
+
+A socket stays open only while its sign-in would still be accepted over HTTP. Every socket of a
+user joins that user's sessions group; whatever ends the user's rights (signing out, a new
+password, "sign out everywhere", deactivation, deletion, losing staff) sends one message there
+(`notifications.signals`) and the socket closes itself: 4401 for a session that ended, 4403
+for staff rights withdrawn. A timer closes it (4401) when its access token expires. Delivering
+an order event costs no database query.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from typing import Any
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
-from .groups import STAFF_GROUP, user_group
+from accounts.selectors import NotAuthenticated, access_token_decode, user_from_access_token
 
+from .groups import STAFF_GROUP, sessions_group, user_group
+
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_INVALID_PAYLOAD = 1007
+CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
 
 
-class OrderEventsConsumer(AsyncJsonWebsocketConsumer):
+class OrderEventsConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str]
+    closing: bool
+    sid: str | None
+    token_key: str | None
+    staff: bool
+    _expiry: asyncio.TimerHandle | None
+    _expiry_task: asyncio.Future[None] | None = None
 
     async def connect(self) -> None:
-        self.groups_joined = []
-        user = self.scope["user"]
+        self.groups_joined, self.closing, self._expiry = [], False, None
+        self.sid = self.token_key = None
+        self.staff = False
         await self.accept(subprotocol=self.scope.get("subprotocol"))
-        if not user.is_authenticated:
-            # Accept-then-close so clients (browsers too) can read why: code 4401.
-            await self.close(code=CLOSE_UNAUTHENTICATED, reason=self.scope.get("auth_error") or "")
-            return
+        raw = self.scope.get("access_token")
+        if not raw:
+            return await self._end(CLOSE_UNAUTHENTICATED, "No token given.")
+        try:
+            claims = access_token_decode(raw)
+        except NotAuthenticated as exc:
+            return await self._end(CLOSE_UNAUTHENTICATED, str(exc.detail))
+        # Join the revocation group before looking the user up: a revocation committed after
+        # the lookup reaches this socket, one committed before it is seen by the lookup.
+        await self._join(sessions_group(int(claims["user_id"])))
+        try:
+            user = await database_sync_to_async(user_from_access_token)(raw)
+        except NotAuthenticated as exc:
+            return await self._end(CLOSE_UNAUTHENTICATED, str(exc.detail))
+        self.scope["user"] = user
+        self.sid, self.token_key, self.staff = claims.get("sid"), claims.get("tk"), user.is_staff
+        expires_in = max(0.0, float(claims["exp"]) - time.time())
+        self._expiry = asyncio.get_running_loop().call_later(expires_in, self._expired)
         # Every event goes to its owner's group and to the staff group: a member of both (staff
         # with their own orders) would hear each of those events twice.
-        groups = [STAFF_GROUP] if user.is_staff else [user_group(user.pk)]
+        await self._join(STAFF_GROUP if user.is_staff else user_group(user.pk))
+
+    async def _join(self, group: str) -> None:
+        self.groups_joined.append(group)
+        await self.channel_layer.group_add(group, self.channel_name)
+
+    async def _leave_groups(self) -> None:
+        groups, self.groups_joined = self.groups_joined, []
         for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined = groups
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+
+    async def _end(self, code: int, reason: str) -> None:
+        """Hear nothing more, then close with `code` (its reason: what the client may show)."""
+        if self.closing:
+            return
+        self.closing = True
+        await self._leave_groups()
+        await self.close(code=code, reason=reason[:120])
+
+    def _expired(self) -> None:
+        self._expiry = None
+        task = asyncio.ensure_future(self._end(CLOSE_UNAUTHENTICATED, "Access token expired."))
+        self._expiry_task = task  # keep a reference until it is done
 
     async def disconnect(self, code: int) -> None:
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        self.closing = True
+        await self._leave_groups()
 
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:
+            return
+        if text_data is None:
+            return await self._end(CLOSE_UNSUPPORTED_DATA, "Only text messages are accepted.")
+        limit = settings.WS_MAX_MESSAGE_BYTES
+        if len(text_data) > limit or len(text_data.encode()) > limit:
+            return await self._end(CLOSE_TOO_BIG, "Message too big.")
+        try:
+            content = json.loads(text_data)
+        except (ValueError, RecursionError):
+            return await self._end(CLOSE_INVALID_PAYLOAD, "Messages must be JSON.")
+        if content == {"type": "ping"}:
+            return await self.send(text_data='{"type": "pong"}')
+        await self._end(CLOSE_INVALID_PAYLOAD, 'Unknown message: only {"type": "ping"}.')
 
     async def order_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["event"])
+        if not self.closing:
+            await self.send(text_data=json.dumps(message["event"]))
+
+    async def session_revoke(self, message: dict[str, Any]) -> None:
+        """The user's sessions or rights changed (see `notifications.signals`)."""
+        if self.closing:
+            return
+        if "sid" in message:
+            if message["sid"] == self.sid:
+                await self._end(CLOSE_UNAUTHENTICATED, "This session has been signed out.")
+        elif not message.get("is_active", True):
+            await self._end(CLOSE_UNAUTHENTICATED, "User not found or inactive.")
+        elif message.get("token_key", self.token_key) != self.token_key:
+            await self._end(CLOSE_UNAUTHENTICATED, "This session has been signed out.")
+        elif self.staff and not message.get("is_staff", True):
+            await self._end(CLOSE_FORBIDDEN, "Staff rights withdrawn.")

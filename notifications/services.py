@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .groups import STAFF_GROUP, user_group
+from .groups import STAFF_GROUP, sessions_group, user_group
 from .models import OrderEvent
 
 if TYPE_CHECKING:
@@ -89,15 +89,28 @@ _sender = _SenderLoop()
 
 def _push(events: list[OrderEvent]) -> None:
     """Send every message of a delivery in one go; raises while the channel layer is down."""
+    messages: list[tuple[str, dict[str, Any]]] = []
+    for event in events:
+        message: dict[str, Any] = {"type": "order.event", "event": event.message()}
+        messages += [(user_group(event.recipient_id), message), (STAFF_GROUP, message)]
+    _group_send_all(messages)
+
+
+def session_notice_send(*, user_id: int, notice: dict[str, str | bool]) -> None:
+    """Tell every socket of a user that its sessions or rights changed; they close themselves
+    if it concerns them (`OrderEventsConsumer.session_revoke`). Raises while the layer is down.
+    """
+    _group_send_all([(sessions_group(user_id), {"type": "session.revoke", **notice})])
+
+
+def _group_send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
 
     async def send_all() -> None:
-        for event in events:
-            message: dict[str, Any] = {"type": "order.event", "event": event.message()}
-            await layer.group_send(user_group(event.recipient_id), message)
-            await layer.group_send(STAFF_GROUP, message)
+        for group, message in messages:
+            await layer.group_send(group, message)
 
     if isinstance(layer, InMemoryChannelLayer):
         # The embedded default: the layer lives on the web server's own loop, where its

@@ -7,13 +7,13 @@ import uuid
 from typing import Any, cast
 
 import pytest
-from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from accounts.throttles import counter_reset
 
-THROTTLE_SCOPES = ("register", "login", "refresh")
+THROTTLE_SCOPES = ("register", "login", "refresh", "password")
 
 
 def new_user(**fields: Any) -> User:
@@ -43,7 +43,8 @@ def new_client_ip() -> str:
     raw = uuid.uuid4().bytes
     ip = f"10.{raw[0]}.{raw[1]}.{raw[2] or 1}"
     # Throttle counters live in the cache: a leftover from a run a minute ago must not count.
-    cache.delete_many([f"throttle_{scope}_{ip}" for scope in THROTTLE_SCOPES])
+    for scope in THROTTLE_SCOPES:
+        counter_reset(f"{scope}:ip:{ip}")
     return ip
 
 

@@ -257,8 +257,11 @@ def test_obtain_with_missing_password_is_a_422(anon: ApiClient) -> None:
 
 
 @pytest.mark.django_db
-def test_refresh_rotates_and_the_old_refresh_is_refused(anon: ApiClient, customer: User) -> None:
+def test_refresh_rotates_and_a_replayed_refresh_revokes_its_whole_family(
+    anon: ApiClient, customer: User
+) -> None:
     first = _login(anon, customer).json()
+    other_session = _login(anon, customer).json()
     response = anon.post("/api/token/refresh/", {"refresh": first["refresh"]})
     assert response.status_code == 200
     second = response.json()
@@ -269,16 +272,27 @@ def test_refresh_rotates_and_the_old_refresh_is_refused(anon: ApiClient, custome
     assert RefreshToken(second["refresh"])["sid"] == old_sid
     assert ApiClient(second["access"]).get("/api/me/").json() == user_body(customer)
 
-    before = _auth_snapshot()
+    # Someone presents the already-rotated token: two parties hold this family.
     replay = anon.post("/api/token/refresh/", {"refresh": first["refresh"]})
     assert replay.status_code == 401
     assert replay.json() == {
-        "detail": "Refresh token is invalid: Token is blacklisted",
-        "code": "token_invalid",
+        "detail": "This refresh token was already used: every token of its session is "
+        "revoked; sign in again.",
+        "code": "token_reused",
     }
-    assert _auth_snapshot() == before
-    # The rotated token keeps working.
-    assert anon.post("/api/token/refresh/", {"refresh": second["refresh"]}).status_code == 200
+    assert list(RevokedSession.objects.values_list("sid", "user_id")) == [(old_sid, customer.pk)]
+    # Every token of the family is dead: the rotated refresh token and both access tokens.
+    signed_out = {"detail": "This session has been signed out.", "code": "token_revoked"}
+    refused = anon.post("/api/token/refresh/", {"refresh": second["refresh"]})
+    assert (refused.status_code, refused.json()) == (401, signed_out)
+    for access in (first["access"], second["access"]):
+        me = ApiClient(access).get("/api/me/")
+        assert (me.status_code, me.json()) == (401, signed_out)
+    # The user's other session is another family and lives on.
+    assert ApiClient(other_session["access"]).get("/api/me/").status_code == 200
+    assert (
+        anon.post("/api/token/refresh/", {"refresh": other_session["refresh"]}).status_code == 200
+    )
 
 
 @pytest.mark.django_db
@@ -332,8 +346,8 @@ def test_blacklist_signs_out_the_refresh_and_every_access_token_of_the_session(
     refused = anon.post("/api/token/refresh/", {"refresh": rotated["refresh"]})
     assert refused.status_code == 401
     assert refused.json() == {
-        "detail": "Refresh token is invalid: Token is blacklisted",
-        "code": "token_invalid",
+        "detail": "This session has been signed out.",
+        "code": "token_revoked",
     }
     # Access tokens minted before the sign-out, from the first pair and from the rotation.
     for access in (pair["access"], rotated["access"]):

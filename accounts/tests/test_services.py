@@ -108,7 +108,7 @@ def test_token_refresh_blacklists_the_old_token_and_keeps_the_session() -> None:
     assert not BlacklistedToken.objects.filter(token__jti=new["jti"]).exists()
     with pytest.raises(NotAuthenticated) as exc:
         services.token_refresh(refresh=pair["refresh"])
-    assert exc.value.code == "token_invalid"
+    assert exc.value.code == "token_reused"
 
 
 @pytest.mark.django_db

@@ -221,3 +221,11 @@ AUTH_USER_MODEL = "accounts.User"
 
 # cachalot recognises cache backends by class path; ResilientRedisCache is Django's RedisCache.
 SILENCED_SYSTEM_CHECKS = ["cachalot.W001"]
+
+# --- Sessions, sockets and throttles (issue 11) ---------------------------------------------
+# A sign-in session (a refresh-token family) ends this long after sign-in, however often its
+# refresh token is rotated.
+JWT_SESSION_MAX_DAYS = int(os.environ.get("JWT_SESSION_MAX_DAYS", "30"))
+# The largest WebSocket message a client may send; the server command (bin/web) passes the same
+# limit to uvicorn (--ws-max-size) so bigger frames are refused before they are buffered.
+WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", "16384"))

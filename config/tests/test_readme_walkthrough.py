@@ -128,5 +128,5 @@ def test_the_readme_walkthrough_runs_as_printed(server: tuple[Service, Path]) ->
         ("cancellation", 2),
         ("sale", -1),
     ]
-    # Signing out was the last call, and it answered 200.
-    assert json.loads(result.stdout.splitlines()[-1]) == {"detail": "Signed out."}
+    # Signing out everywhere was the last call, and it answered 200.
+    assert json.loads(result.stdout.splitlines()[-1]) == {"detail": "Signed out everywhere."}

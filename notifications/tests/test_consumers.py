@@ -18,6 +18,7 @@ from accounts.tests.factories import PASSWORD, StaffFactory, UserFactory
 from config.asgi import application
 from notifications import tasks
 from notifications.consumers import CLOSE_UNAUTHENTICATED
+from notifications.groups import sessions_group, user_group
 from notifications.models import OrderEvent
 
 from .factories import change_status, message_of, new_order
@@ -262,5 +263,104 @@ def test_browser_origin_in_allowed_hosts_is_accepted(origin):
         ws = socket(token=token, origin=origin)
         assert await ws.connect() == (True, "jwt")
         await ws.disconnect()
+
+    run(scenario)
+
+
+# ---- frames the consumer refuses, and revocation messages, in process ------------------------
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ({"bytes_data": b"\x00binary"}, 1003),
+        ({"text_data": "{not json"}, 1007),
+        ({"text_data": '{"type": "subscribe"}'}, 1007),
+        ({"text_data": '["ping"]'}, 1007),
+        ({"text_data": "[" * 5000 + "]" * 5000}, 1007),
+        ({"text_data": '{"type": "ping", "pad": "' + "x" * 16_400 + '"}'}, 1009),
+        ({"text_data": "é" * 9000}, 1009),  # 9,000 characters, 18,000 bytes
+    ],
+)
+def test_a_frame_other_than_ping_closes_the_socket_and_leaves_its_groups(frame, code):
+    from channels.layers import get_channel_layer
+
+    user: Any = UserFactory()
+    token = access_for(user)
+
+    async def scenario() -> None:
+        ws = socket(token=token)
+        assert (await ws.connect())[0] is True
+        await ws.send_json_to({"type": "ping"})
+        assert await ws.receive_json_from() == {"type": "pong"}
+        await ws.send_to(**frame)
+        closing = await ws.receive_output(timeout=1)
+        assert (closing["type"], closing["code"]) == ("websocket.close", code)
+        layer = get_channel_layer()
+        assert layer is not None
+        for group in (sessions_group(user.pk), user_group(user.pk)):
+            assert not layer.groups.get(group)  # type: ignore[attr-defined]
+
+    run(scenario)
+
+
+REVOCATIONS: dict[str, tuple[dict[str, Any], bool, int | None]] = {
+    # message fields (besides type), staff socket?, expected close code (None: stays open)
+    "its session signed out": ({"sid": "SID"}, False, 4401),
+    "another session signed out": ({"sid": "another"}, False, None),
+    "deactivated": ({"is_active": False, "is_staff": False, "token_key": "KEY"}, False, 4401),
+    "new token key": ({"is_active": True, "is_staff": False, "token_key": "new"}, False, 4401),
+    "unchanged": ({"is_active": True, "is_staff": False, "token_key": "KEY"}, False, None),
+    "staff demoted": ({"is_active": True, "is_staff": False, "token_key": "KEY"}, True, 4403),
+    "customer promoted": ({"is_active": True, "is_staff": True, "token_key": "KEY"}, False, None),
+}
+
+
+@pytest.mark.parametrize("case", list(REVOCATIONS))
+def test_a_revocation_message_closes_only_the_sockets_it_concerns(case):
+    from channels.layers import get_channel_layer
+
+    fields, staff, expected = REVOCATIONS[case]
+    user: Any = StaffFactory() if staff else UserFactory()
+    pair = token_obtain(username=user.username, password=PASSWORD)
+    claims = AccessToken(pair["access"])
+    message = {
+        k: (claims["sid"] if v == "SID" else user.token_key if v == "KEY" else v)
+        for k, v in fields.items()
+    }
+
+    async def scenario() -> None:
+        ws = socket(token=pair["access"])
+        assert (await ws.connect())[0] is True
+        await ws.send_json_to({"type": "ping"})
+        assert await ws.receive_json_from() == {"type": "pong"}
+        layer = get_channel_layer()
+        assert layer is not None
+        await layer.group_send(sessions_group(user.pk), {"type": "session.revoke", **message})
+        if expected is None:
+            await ws.send_json_to({"type": "ping"})
+            assert await ws.receive_json_from() == {"type": "pong"}
+            await ws.disconnect()
+        else:
+            closing = await ws.receive_output(timeout=1)
+            assert (closing["type"], closing["code"]) == ("websocket.close", expected)
+
+    run(scenario)
+
+
+def test_a_socket_closes_when_its_access_token_expires():
+    user = UserFactory()
+    token = AccessToken(access_for(user))
+    token.set_exp(lifetime=timedelta(seconds=2))  # exp is whole seconds
+
+    async def scenario() -> None:
+        ws = socket(token=str(token))
+        assert (await ws.connect())[0] is True
+        closing = await ws.receive_output(timeout=4)
+        assert (closing["type"], closing["code"], closing["reason"]) == (
+            "websocket.close",
+            4401,
+            "Access token expired.",
+        )
 
     run(scenario)
