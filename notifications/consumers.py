@@ -6,6 +6,8 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from config.metrics import WEBSOCKETS_OPEN
+
 from .groups import STAFF_GROUP, user_group
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -13,11 +15,14 @@ CLOSE_UNAUTHENTICATED = 4401
 
 class OrderEventsConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: list[str]
+    counted = False  # whether this socket is in the open-connections gauge
 
     async def connect(self) -> None:
         self.groups_joined = []
         user = self.scope["user"]
         await self.accept(subprotocol=self.scope.get("subprotocol"))
+        WEBSOCKETS_OPEN.inc()
+        self.counted = True
         if not user.is_authenticated:
             # Accept-then-close so clients (browsers too) can read why: code 4401.
             await self.close(code=CLOSE_UNAUTHENTICATED, reason=self.scope.get("auth_error") or "")
@@ -30,6 +35,9 @@ class OrderEventsConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined = groups
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            WEBSOCKETS_OPEN.dec()
+            self.counted = False
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 

@@ -217,3 +217,93 @@ AUTH_USER_MODEL = "accounts.User"
 
 # cachalot recognises cache backends by class path; ResilientRedisCache is Django's RedisCache.
 SILENCED_SYSTEM_CHECKS = ["cachalot.W001"]
+
+# ---- Edges: JSON at every edge, CORS, production security, health, metrics, logs (issue 10) ----
+# Read here, used by config.edges, config.health, config.metrics and the WebSocket origin check.
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
+
+
+# A key under 32 bytes is guessable offline from any token it signed (PyJWT warns on each one).
+if not EMBEDDED and len(SECRET_KEY.encode()) < 32:
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY is {len(SECRET_KEY.encode())} bytes; it must be at least 32 "
+        "(50 or more for `check --deploy`). Make one with: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+
+# Bodies over this are refused with 413 before they are read (also chunked ones).
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(256 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Slashless API paths are served in place by config.edges, never redirected (a 301 turns a POST
+# into a GET); Django's redirect stays for the admin.
+APPEND_SLASH = True
+# The database pool answers 503 quickly instead of holding a request for its default 10 s. It
+# checks a connection when it is handed out (Django passes psycopg_pool's check_connection when
+# CONN_HEALTH_CHECKS is on), so backends killed by PostgreSQL (restart, pg_terminate_backend,
+# idle timeouts) are replaced without restarting the process.
+DB_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("DB_UNAVAILABLE_RETRY_AFTER", "5"))
+DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", "3"))
+if DATABASE_URL:
+    DATABASES["default"]["OPTIONS"]["pool"]["timeout"] = DB_POOL_TIMEOUT
+    # Each new connection gives up on an unreachable server quickly too.
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
+    )
+
+# CORS for browser front ends on other origins (django-cors-headers), on /api/ only. The embedded
+# default admits the usual local dev servers; elsewhere only what CORS_ALLOWED_ORIGINS lists.
+# The WebSocket origin check admits the same origins plus DJANGO_ALLOWED_HOSTS.
+INSTALLED_APPS.append("corsheaders")
+MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")
+CORS_ALLOWED_ORIGINS = _env_list(
+    "CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000" if EMBEDDED else ""
+)
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ("authorization", "content-type", "idempotency-key", "if-match")
+CORS_EXPOSE_HEADERS = ("Idempotent-Replayed", "ETag", "Retry-After", "X-Request-ID")
+CORS_PREFLIGHT_MAX_AGE = 600
+
+# The outermost Django middleware: JSON errors under /api/, Host and body-size checks, slashless
+# paths served in place, the route and user for the request log.
+MIDDLEWARE.insert(0, "config.edges.ApiEdgeMiddleware")
+
+# Production security: on by default off the embedded default (`check --deploy` is clean with
+# the env in the README). The proxy header is trusted only when set, e.g.
+# DJANGO_SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https behind a TLS-terminating proxy.
+SECURE_SSL_REDIRECT = _env_bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = _env_bool("DJANGO_HSTS_PRELOAD", default=False)
+_proxy_ssl_header = _env_list("DJANGO_SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    if len(_proxy_ssl_header) != 2:
+        raise ImproperlyConfigured(
+            "DJANGO_SECURE_PROXY_SSL_HEADER is HEADER,VALUE, e.g. HTTP_X_FORWARDED_PROTO,https"
+        )
+    SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header[0], _proxy_ssl_header[1])
+SESSION_COOKIE_SECURE = _env_bool("DJANGO_SECURE_COOKIES", default=not EMBEDDED)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS")
+
+# Readiness: each dependency gets this long to answer /readyz.
+READYZ_TIMEOUT_SECONDS = float(os.environ.get("READYZ_TIMEOUT_SECONDS", "1"))
+
+# /metrics (Prometheus text) only with `Authorization: Bearer $METRICS_TOKEN` or from one of
+# METRICS_ALLOWED_IPS (REMOTE_ADDR); with neither set it is refused to everyone.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = frozenset(_env_list("METRICS_ALLOWED_IPS"))
+
+# One line per request (logger "shop.request"); JSON lines when LOG_FORMAT=json.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+if LOG_FORMAT == "json":
+    LOGGING["formatters"] = {"json": {"()": "config.logging.JsonFormatter"}}
+    LOGGING["handlers"]["console"]["formatter"] = "json"  # type: ignore[index]  # a dict literal
+LOGGING["loggers"]["shop.request"] = {  # type: ignore[index]  # a dict literal
+    "handlers": ["console"],
+    "level": "INFO",
+    "propagate": False,
+}
