@@ -314,7 +314,10 @@ class ApiEdgeMiddleware:
         if status == 404:
             detail = f"There is no API endpoint at {request.path}."
         elif status == 405:
-            allowed = response.headers.get("Allow", "")
+            # ninja builds Allow from a set: sorted, the answer is the same on every process.
+            methods = (m.strip() for m in response.headers.get("Allow", "").split(","))
+            allowed = ", ".join(sorted(m for m in methods if m))
+            response.headers["Allow"] = allowed
             detail = f"{request.method} is not allowed on {request.path}; allowed: {allowed}."
         elif status >= 500:
             detail = "Internal server error."
