@@ -248,9 +248,10 @@ def json_error(
     status: int, detail: object, code: str, request: HttpRequest | None = None
 ) -> HttpResponse:
     request_id = getattr(request, "request_id", None) if request is not None else None
-    return HttpResponse(
-        error_body(status, detail, code, request_id), status=status, content_type="application/json"
-    )
+    body = error_body(status, detail, code, request_id)
+    response = HttpResponse(body, status=status, content_type="application/json")
+    response["Content-Length"] = str(len(body))  # answered outside CommonMiddleware
+    return response
 
 
 class ApiEdgeMiddleware:
@@ -325,7 +326,7 @@ class ApiEdgeMiddleware:
             detail = getattr(response, "reason_phrase", "") or "Error."
         answer = json_error(status, detail, code, request)
         for name, value in response.headers.items():
-            if name.lower() not in ("content-type", "content-length"):
+            if name.lower() not in ("content-type", "content-length", "transfer-encoding"):
                 answer.headers[name] = value
         return answer
 

@@ -240,13 +240,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # Slashless API paths are served in place by config.edges, never redirected (a 301 turns a POST
 # into a GET); Django's redirect stays for the admin.
 APPEND_SLASH = True
-# The database pool answers 503 quickly instead of holding a request for its default 10 s. It
-# checks a connection when it is handed out (Django passes psycopg_pool's check_connection when
-# CONN_HEALTH_CHECKS is on), so backends killed by PostgreSQL (restart, pg_terminate_backend,
-# idle timeouts) are replaced without restarting the process.
+# The database pool answers 503 quickly instead of holding a request for its default 10 s, and
+# config.postgresql checks each connection it borrows (replacing Django's CONN_HEALTH_CHECKS,
+# whose pool check backs off 1 s, 2 s, ... per dead connection), so backends dropped by
+# PostgreSQL (restart, pg_terminate_backend, idle timeouts) are replaced without a restart.
 DB_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("DB_UNAVAILABLE_RETRY_AFTER", "5"))
 DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", "3"))
 if DATABASE_URL:
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # cachalot recognises databases by ENGINE: name ours (Django's PostgreSQL backend, with
+    # one method changed), or it would stop caching it.
+    CACHALOT_ADDITIONAL_SUPPORTED_DATABASES = {"config.postgresql"}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
     DATABASES["default"]["OPTIONS"]["pool"]["timeout"] = DB_POOL_TIMEOUT
     # Each new connection gives up on an unreachable server quickly too.
     DATABASES["default"]["OPTIONS"].setdefault(
