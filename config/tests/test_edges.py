@@ -425,5 +425,11 @@ def test_edges_pass_websockets_through_untouched() -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         seen.append(scope["type"])
 
-    async_to_sync(Edges(app))({"type": "websocket", "path": "/ws/orders/"}, None, None)
+    async def receive() -> dict[str, Any]:
+        raise AssertionError("not read")
+
+    async def send(message: Any) -> None:
+        raise AssertionError("not sent")
+
+    async_to_sync(Edges(app))({"type": "websocket", "path": "/ws/orders/"}, receive, send)
     assert seen == ["websocket"]
