@@ -298,6 +298,17 @@ class ApiEdgeMiddleware:
         response = self.get_response(request)
         if response.status_code >= 400 and not _is_json(response):
             return self._as_json(request, response)
+        if response.status_code == 301 and response.headers.get("Location", "").startswith(
+            "https://"
+        ):
+            # SECURE_SSL_REDIRECT: a client would follow it as a GET (and has already sent its
+            # token in the clear); say where the API is instead.
+            return json_error(
+                403,
+                f"This API is served over HTTPS only: {response['Location']}",
+                "https_required",
+                request,
+            )
         return response
 
     def _serve_with_slash(self, request: HttpRequest) -> None:

@@ -433,3 +433,139 @@ def test_edges_pass_websockets_through_untouched() -> None:
 
     async_to_sync(Edges(app))({"type": "websocket", "path": "/ws/orders/"}, receive, send)
     assert seen == ["websocket"]
+
+
+@pytest.mark.django_db
+def test_with_ssl_redirect_on_the_api_says_https_instead_of_redirecting() -> None:
+    with override_settings(SECURE_SSL_REDIRECT=True):
+        api = Client().post("/api/orders/", "{}", content_type="application/json")
+        health = Client().get("/healthz")
+        admin = Client().get("/admin/")
+    assert api.status_code == 403
+    assert api.json() == {
+        "detail": "This API is served over HTTPS only: https://testserver/api/orders/",
+        "code": "https_required",
+    }
+    assert health.status_code == 200  # load balancers probe over plain HTTP
+    assert (admin.status_code, admin["Location"]) == (301, "https://testserver/admin/")
+
+
+# ---- health and metrics in-process ------------------------------------------------------------
+
+
+def test_healthz_touches_nothing() -> None:
+    response = Client().get("/healthz")  # no database access is allowed here
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_names_each_part() -> None:
+    response = Client().get("/readyz")
+    assert (response.status_code, response.json()) == (
+        200,
+        {
+            "status": "ok",
+            "parts": {"database": "ok", "cache": "ok", "broker": "ok", "channel_layer": "ok"},
+        },
+    )
+
+
+def _metrics(**headers: str) -> Any:
+    return Client().get("/metrics", headers=headers)
+
+
+def _sample(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split(" ")[1])
+    raise AssertionError(f"{name} not in the metrics")
+
+
+@pytest.mark.django_db
+def test_metrics_are_refused_to_everyone_by_default() -> None:
+    response = _metrics()
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    assert _metrics(Authorization="Bearer ").status_code == 403
+
+
+@pytest.mark.django_db
+def test_metrics_by_token_or_address_count_checkouts_by_outcome(customer_api: ApiClient) -> None:
+    product = new_product(stock=1)
+    created = 'shop_checkouts_total{outcome="created"}'
+    replayed = 'shop_checkouts_total{outcome="replayed"}'
+    short = 'shop_checkouts_total{outcome="insufficient_stock"}'
+    with override_settings(METRICS_TOKEN="s3cret-token"):
+        before = _metrics(Authorization="Bearer s3cret-token").content.decode()
+        assert _metrics(Authorization="Bearer wrong").status_code == 403
+    order = {"items": [{"product_id": product.pk, "quantity": 1}]}
+    key = {"Idempotency-Key": "m-1"}
+    assert customer_api.post("/api/orders/", order, headers=key).status_code == 201
+    assert customer_api.post("/api/orders/", order, headers=key).status_code == 200
+    assert customer_api.post("/api/orders/", order).status_code == 409
+    with override_settings(METRICS_ALLOWED_IPS=frozenset({"127.0.0.1"})):
+        after = _metrics().content.decode()  # the test client's REMOTE_ADDR
+    for name in (created, replayed, short):
+        assert _sample(after, name) == _sample(before, name) + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_open_websockets_are_counted() -> None:
+    from channels.testing import WebsocketCommunicator
+
+    from config.metrics import WEBSOCKETS_OPEN
+    from notifications.consumers import OrderEventsConsumer
+
+    async def scenario() -> tuple[float, float]:
+        socket = WebsocketCommunicator(OrderEventsConsumer.as_asgi(), "/ws/orders/")
+        socket.scope["user"] = await _staff_user()
+        connected, _ = await socket.connect()
+        assert connected
+        during = WEBSOCKETS_OPEN._value.get()
+        await socket.disconnect()
+        return during, WEBSOCKETS_OPEN._value.get()
+
+    before = WEBSOCKETS_OPEN._value.get()
+    during, after = async_to_sync(scenario)()
+    assert (during, after) == (before + 1, before)
+
+
+async def _staff_user() -> Any:
+    from channels.db import database_sync_to_async
+
+    from accounts.tests.factories import StaffFactory
+
+    return await database_sync_to_async(StaffFactory)()
+
+
+# ---- the WebSocket origin check follows the CORS setting --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "admitted"),
+    [
+        pytest.param(FRONT_END, True, id="cors-allowed-origin"),
+        pytest.param("http://localhost", True, id="allowed-host"),
+        pytest.param("http://evil.example", False, id="other-origin"),
+    ],
+)
+def test_the_websocket_admits_cors_origins_and_allowed_hosts(origin: str, admitted: bool) -> None:
+    from channels.testing import WebsocketCommunicator
+
+    from notifications.auth import AllowedHostsOrigin
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+
+    async def scenario() -> bool:
+        guarded = AllowedHostsOrigin(app)
+        socket = WebsocketCommunicator(
+            guarded, "/ws/orders/", headers=[(b"origin", origin.encode())]
+        )
+        connected, _ = await socket.connect()
+        await socket.disconnect()
+        return bool(connected)
+
+    with override_settings(CORS_ALLOWED_ORIGINS=[FRONT_END]):
+        assert async_to_sync(scenario)() is admitted
