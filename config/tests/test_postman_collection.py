@@ -34,8 +34,13 @@ def _requests(items: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
         yield request["method"].upper(), _normalize(raw)
 
 
+# Probes of what is *not* an operation (unknown paths, wrong methods, health, metrics).
+EDGES_FOLDER = "7. Edges"
+
+
 def _collection_operations() -> set[tuple[str, str]]:
-    return set(_requests(json.loads(COLLECTION.read_text())["item"]))
+    folders = json.loads(COLLECTION.read_text())["item"]
+    return set(_requests([f for f in folders if f["name"] != EDGES_FOLDER]))
 
 
 def _schema_operations() -> set[tuple[str, str]]:
@@ -66,3 +71,13 @@ def test_normalize_matches_schema_and_collection_spellings() -> None:
     assert _normalize("/api/products/{product_id}/") == "/api/products/{}/"
     assert _normalize("{{baseUrl}}/api/products/{{productId}}/?page=2") == "/api/products/{}/"
     assert _normalize("{{baseUrl}}/api/orders/999999999/cancel/") == "/api/orders/{}/cancel/"
+
+
+def test_the_edges_folder_probes_the_edges() -> None:
+    folders = json.loads(COLLECTION.read_text())["item"]
+    (edges,) = [f for f in folders if f["name"] == EDGES_FOLDER]
+    probes = set(_requests(edges["item"]))
+    assert ("DELETE", "/api/orders/{}/") in probes
+    assert ("OPTIONS", "/api/orders/") in probes
+    assert ("POST", "/api/orders") in probes
+    assert [f["name"] for f in folders][-2:] == [EDGES_FOLDER, "8. Throttling"]
