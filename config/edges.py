@@ -40,6 +40,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[..., Awaitable[None]]
 
 API_PREFIX = "/api/"
+JSON = "application/json; charset=utf-8"  # as ninja answers
 REQUEST_ID_HEADER = b"x-request-id"
 # An id a client sends is kept only if it is short and plain (it lands in logs and headers).
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -209,7 +210,7 @@ class Edges:
             "payload_too_large",
         )
         headers = [
-            (b"content-type", b"application/json"),
+            (b"content-type", JSON.encode()),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
         ]
@@ -249,7 +250,7 @@ def json_error(
 ) -> HttpResponse:
     request_id = getattr(request, "request_id", None) if request is not None else None
     body = error_body(status, detail, code, request_id)
-    response = HttpResponse(body, status=status, content_type="application/json")
+    response = HttpResponse(body, status=status, content_type=JSON)
     response["Content-Length"] = str(len(body))  # answered outside CommonMiddleware
     return response
 
@@ -298,6 +299,12 @@ class ApiEdgeMiddleware:
         response = self.get_response(request)
         if response.status_code >= 400 and not _is_json(response):
             return self._as_json(request, response)
+        if response.status_code == 200 and "access-control-request-method" in request.headers:
+            # django-cors-headers answers a preflight 200 with an empty text/html body: say
+            # "no content" instead, so every API answer with a body is JSON.
+            response.status_code = 204
+            del response["Content-Type"]
+            return response
         if response.status_code == 301 and response.headers.get("Location", "").startswith(
             "https://"
         ):

@@ -19,6 +19,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
+from config.edges import JSON
+
 # Checks run side by side, so /readyz takes about one timeout however many parts fail; a
 # check that overruns keeps its thread until its own socket timeout ends it.
 _checks_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="readyz")
@@ -27,7 +29,7 @@ _checks_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="readyz")
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process answers; nothing else is touched (a load balancer's liveness probe)."""
-    return JsonResponse({"status": "ok"})
+    return JsonResponse({"status": "ok"}, content_type=JSON)
 
 
 def _database() -> str:
@@ -92,7 +94,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
             "failed": failed,
             "parts": parts,
         }
-        response = JsonResponse(body, status=503)
+        response = JsonResponse(body, status=503, content_type=JSON)
         response["Retry-After"] = str(settings.DB_UNAVAILABLE_RETRY_AFTER)
         return response
-    return JsonResponse({"status": "ok", "parts": parts})
+    return JsonResponse({"status": "ok", "parts": parts}, content_type=JSON)

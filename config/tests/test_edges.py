@@ -193,7 +193,7 @@ def _preflight(origin: str) -> Any:
 @pytest.mark.django_db
 def test_a_preflight_from_an_allowed_origin_is_answered(front_end_allowed: Any) -> None:
     response = _preflight(FRONT_END)
-    assert response.status_code == 200
+    assert response.status_code == 204
     assert response["Access-Control-Allow-Origin"] == FRONT_END
     allowed = {h.strip() for h in response["Access-Control-Allow-Headers"].split(",")}
     assert allowed == {"authorization", "content-type", "idempotency-key", "if-match"}
