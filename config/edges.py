@@ -17,11 +17,12 @@ Two layers, because some edges are only reachable before Django and others only 
 
 from __future__ import annotations
 
+import itertools
 import json
-import logging
+import os
 import re
+import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -44,8 +45,6 @@ JSON = "application/json; charset=utf-8"  # as ninja answers
 REQUEST_ID_HEADER = b"x-request-id"
 # An id a client sends is kept only if it is short and plain (it lands in logs and headers).
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-
-request_log = logging.getLogger("shop.request")
 
 # Keys this module and the catalog edge cache leave in the ASGI scope.
 SCOPE_REQUEST_ID = "shop.request_id"
@@ -81,8 +80,14 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+# A random prefix per process and a counter: unique across processes, and a tenth of the cost
+# of uuid4() on the hot path (an id names a request in logs; it is no secret).
+_ID_PREFIX = os.urandom(8).hex()
+_id_counter = itertools.count(1)
+
+
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_id_counter):08x}"
 
 
 def _request_id_from(raw: bytes | str | None) -> str:
@@ -144,6 +149,9 @@ class Edges:
     def __init__(self, app: ASGIApp):
         self.app = app
         self.max_body = int(settings.API_MAX_BODY_BYTES)
+        self.request_log = RequestLog(
+            enabled=settings.REQUEST_LOG, json_lines=settings.LOG_FORMAT == "json"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -158,9 +166,8 @@ class Edges:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", ()))
-                if not any(k.lower() == REQUEST_ID_HEADER for k, _ in headers):
-                    headers.append((REQUEST_ID_HEADER, request_id.encode()))
+                # Only this layer sets the header under ASGI (ApiEdgeMiddleware sees our id).
+                headers = [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id.encode())]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -219,27 +226,68 @@ class Edges:
 
     def _record(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
         route = scope.get(SCOPE_ROUTE) or UNMATCHED_ROUTE
-        method = scope["method"]
-        metrics.observe_request(route, method, status, seconds)
-        request_log.info(
-            "%s %s %s %d %.1fms user=%s id=%s",
-            method,
-            scope["path"],
-            route,
-            status,
-            seconds * 1000,
-            scope.get(SCOPE_USER_ID),
-            request_id,
-            extra={
-                "request_id": request_id,
-                "method": method,
-                "path": scope["path"],
-                "route": route,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 2),
-                "user_id": scope.get(SCOPE_USER_ID),
-            },
+        metrics.observe_request(route, scope["method"], status, seconds)
+        if self.request_log.enabled:
+            self.request_log.write(
+                request_id,
+                scope["method"],
+                scope["path"],
+                route,
+                status,
+                seconds,
+                scope.get(SCOPE_USER_ID),
+            )
+
+
+class RequestLog:
+    """The request's line on stderr, written directly rather than through `logging`.
+
+    A `logging` call costs about 12 us here (its LogRecord gathers the time, thread, process
+    and caller); this layer's whole budget on the warm catalog path (about 250 us a request
+    under uvicorn) is 5%, so the line is formatted and written in 2-3 us instead. It is still
+    one line per request on the process's stderr, in the same text or JSON shape as the
+    other log lines (LOG_FORMAT), with `"logger": "shop.request"` in JSON.
+    """
+
+    def __init__(self, *, enabled: bool, json_lines: bool):
+        self.enabled = enabled
+        self.json_lines = json_lines
+
+    def write(
+        self,
+        request_id: str,
+        method: str,
+        path: str,
+        route: str,
+        status: int,
+        seconds: float,
+        user_id: int | None,
+    ) -> None:
+        if not path.isprintable():  # a %0A in the URL must not start a forged log line
+            path = path.encode("unicode_escape").decode("ascii")
+        message = (
+            f"{method} {path} {route} {status} {seconds * 1000:.1f}ms "
+            f"user={user_id} id={request_id}"
         )
+        if self.json_lines:
+            now = time.time()
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+            message = json.dumps(
+                {
+                    "time": f"{stamp}.{int(now % 1 * 1000):03d}Z",
+                    "level": "INFO",
+                    "logger": "shop.request",
+                    "message": message,
+                    "request_id": request_id,
+                    "method": method,
+                    "path": path,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "user_id": user_id,
+                }
+            )
+        sys.stderr.write(message + "\n")
 
 
 # ---- Django middleware -----------------------------------------------------------------------
@@ -262,18 +310,21 @@ class ApiEdgeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         scope = getattr(request, "scope", None)
-        if scope is not None and SCOPE_REQUEST_ID in scope:
-            request.request_id = scope[SCOPE_REQUEST_ID]  # type: ignore[attr-defined]
-        else:
+        behind_edges = scope is not None and SCOPE_REQUEST_ID in scope
+        if behind_edges:
+            request.request_id = scope[SCOPE_REQUEST_ID]  # type: ignore[attr-defined,index]
+        else:  # the test client, or another ASGI/WSGI server in front
             request.request_id = _request_id_from(request.META.get("HTTP_X_REQUEST_ID"))  # type: ignore[attr-defined]
-        if not request.path_info.startswith(API_PREFIX):
-            return self.get_response(request)
-        response = self._refusal(request) or self._answer(request)
-        response.headers.setdefault("X-Request-ID", request.request_id)  # type: ignore[attr-defined]
-        if scope is not None:
+        if request.path_info.startswith(API_PREFIX):
+            response = self._refusal(request) or self._answer(request)
+        else:
+            response = self.get_response(request)
+        if behind_edges:  # for the request's log line and metrics, written by Edges
             match = request.resolver_match
-            scope[SCOPE_ROUTE] = match.route if match is not None else UNMATCHED_ROUTE
-            scope[SCOPE_USER_ID] = _user_id(request)
+            scope[SCOPE_ROUTE] = match.route if match is not None else UNMATCHED_ROUTE  # type: ignore[index]
+            scope[SCOPE_USER_ID] = _user_id(request)  # type: ignore[index]
+        else:
+            response.headers["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
         return response
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:

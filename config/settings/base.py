@@ -302,13 +302,10 @@ READYZ_TIMEOUT_SECONDS = float(os.environ.get("READYZ_TIMEOUT_SECONDS", "1"))
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 METRICS_ALLOWED_IPS = frozenset(_env_list("METRICS_ALLOWED_IPS"))
 
-# One line per request (logger "shop.request"); JSON lines when LOG_FORMAT=json.
+# One line per request on stderr (config.edges.RequestLog; REQUEST_LOG=off silences it), and
+# every log line as a JSON object when LOG_FORMAT=json.
+REQUEST_LOG = _env_bool("REQUEST_LOG", default=True)
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 if LOG_FORMAT == "json":
     LOGGING["formatters"] = {"json": {"()": "config.logging.JsonFormatter"}}
     LOGGING["handlers"]["console"]["formatter"] = "json"  # type: ignore[index]  # a dict literal
-LOGGING["loggers"]["shop.request"] = {  # type: ignore[index]  # a dict literal
-    "handlers": ["console"],
-    "level": "INFO",
-    "propagate": False,
-}
