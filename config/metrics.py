@@ -9,10 +9,12 @@ database at scrape time, so every process reports the same ones.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from prometheus_client import (
@@ -25,6 +27,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+logger = logging.getLogger(__name__)
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -78,9 +82,13 @@ class OutboxCollector(Collector):
 
         from notifications.models import OrderEvent
 
-        found = OrderEvent.objects.filter(delivered_at__isnull=True).aggregate(
-            pending=Count("id"), oldest=Min("changed_at")
-        )
+        try:
+            found = OrderEvent.objects.filter(delivered_at__isnull=True).aggregate(
+                pending=Count("id"), oldest=Min("changed_at")
+            )
+        except DatabaseError as exc:  # the request metrics still matter while the DB is down
+            logger.warning("outbox metrics unavailable: %s", exc)
+            return
         oldest = found["oldest"]
         age = (timezone.now() - oldest).total_seconds() if oldest is not None else 0.0
         yield GaugeMetricFamily(
