@@ -28,6 +28,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.http.request import split_domain_port, validate_host
 from django.urls import is_valid_path
@@ -101,6 +103,12 @@ def _request_id_from(raw: bytes | str | None) -> str:
 # ---- Host check shared by Django's path and the catalog edge cache ---------------------------
 
 _good_hosts: set[bytes] = set()
+
+
+@receiver(setting_changed)
+def _forget_good_hosts(*, setting: str, **_kwargs: Any) -> None:
+    if setting in ("ALLOWED_HOSTS", "DEBUG"):  # override_settings in tests
+        _good_hosts.clear()
 
 
 def _allowed_hosts() -> list[str]:
