@@ -166,7 +166,16 @@ class Edges:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _request_id_from(_header(scope, REQUEST_ID_HEADER))
+        # One pass over the headers for the three this layer reads.
+        given_id = length = chunked = None
+        for key, value in scope["headers"]:
+            if key == REQUEST_ID_HEADER:
+                given_id = value
+            elif key == b"content-length":
+                length = value
+            elif key == b"transfer-encoding":
+                chunked = value
+        request_id = _request_id_from(given_id)
         scope[SCOPE_REQUEST_ID] = request_id
         status = 0
 
@@ -180,18 +189,19 @@ class Edges:
             await send(message)
 
         try:
-            if self._announced_too_large(scope):
+            if length is not None and self._too_large(length):
                 await self._refuse_too_large(send_with_id, request_id)
-            else:
+            elif chunked is not None:
+                # Only a chunked body can outgrow what it announced: the server frames others
+                # by their Content-Length, and a request with neither header has no body.
                 limited = self._limited(receive, send_with_id, request_id)
                 await self.app(scope, limited, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             self._record(scope, status, time.perf_counter() - started, request_id)
 
-    def _announced_too_large(self, scope: Scope) -> bool:
-        length = _header(scope, b"content-length")
-        if length is None:
-            return False
+    def _too_large(self, length: bytes) -> bool:
         try:
             return int(length) > self.max_body
         except ValueError:

@@ -298,7 +298,7 @@ def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(
         asgi_app,
         "POST",
         "/api/orders/",
-        headers={"Authorization": f"Bearer {customer_api.token}"},
+        headers={"Authorization": f"Bearer {customer_api.token}", "Transfer-Encoding": "chunked"},
         chunks=[chunk] * 8,  # 512 KiB in eight messages, no Content-Length
     )
     assert status == 413
