@@ -13,8 +13,10 @@ Redis MGET of cachalot's own invalidation stamps for the catalog tables:
   from here: Django answers, as it would without this layer.
 
 Only anonymous GETs of the public catalog are served here (a token may be staff's, who see
-inactive products). Responses carry an ETag (If-None-Match -> 304) and `Cache-Control:
-public, no-cache`, so a CDN or reverse proxy may store them but must revalidate each use.
+inactive products), and only for a Host that Django would accept (else Django answers 400).
+CORS headers are worked out per request from its Origin, never replayed from the stored copy.
+Responses carry an ETag (If-None-Match -> 304) and `Cache-Control: public, no-cache`, so a CDN
+or reverse proxy may store them but must revalidate each use.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisSerializer
 
+from config.edges import SCOPE_ROUTE, cors_headers, host_allowed
+
 logger = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
@@ -45,7 +49,7 @@ CATALOG_TABLES = ("catalog_category", "catalog_product")
 MAX_ENTRIES = 1024
 MAX_BODY_BYTES = 512 * 1024
 CACHE_CONTROL = b"public, no-cache"
-VARY = b"Authorization"
+VARY = b"Authorization, Origin"
 
 Stamps = tuple[Any, ...]
 
@@ -57,6 +61,7 @@ class Entry:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     etag: bytes
+    route: str | None
 
 
 class StampReader:
@@ -122,6 +127,7 @@ class CatalogEdgeCache:
             and scope["method"] == "GET"
             and scope["path"].startswith(PATH_PREFIXES)
             and _header(scope, b"authorization") is None
+            and host_allowed(scope)
         )
 
     async def _read_stamps(self) -> Stamps | None:
@@ -142,6 +148,7 @@ class CatalogEdgeCache:
         entry = self.entries.get(key)
         if entry is not None and stamps is not None and entry.stamps == stamps:
             self.entries.move_to_end(key)
+            scope[SCOPE_ROUTE] = entry.route
             await self._respond(scope, send, entry)
             return
         await self._render(scope, receive, send, key, stamps)
@@ -167,9 +174,10 @@ class CatalogEdgeCache:
             (bytes(k), bytes(v))
             for k, v in start.get("headers", [])
             if k.lower() not in (b"etag", b"cache-control", b"vary", b"content-length")
+            and not k.lower().startswith(b"access-control-")
         ]
         etag = b'"' + hashlib.blake2b(body, digest_size=16).hexdigest().encode() + b'"'
-        entry = Entry(stamps or (), status, headers, body, etag)
+        entry = Entry(stamps or (), status, headers, body, etag, scope.get(SCOPE_ROUTE))
         if status == 200 and stamps is not None and len(body) <= MAX_BODY_BYTES:
             self.entries[key] = entry
             self.entries.move_to_end(key)
@@ -178,12 +186,18 @@ class CatalogEdgeCache:
         await self._respond(scope, send, entry)
 
     async def _respond(self, scope: Scope, send: Send, entry: Entry) -> None:
+        cors = cors_headers(_header(scope, b"origin"))
         if entry.status != 200:
-            headers = [*entry.headers, (b"content-length", str(len(entry.body)).encode())]
+            headers = [*entry.headers, *cors, (b"content-length", str(len(entry.body)).encode())]
             await send({"type": "http.response.start", "status": entry.status, "headers": headers})
             await send({"type": "http.response.body", "body": entry.body})
             return
-        caching = [(b"etag", entry.etag), (b"cache-control", CACHE_CONTROL), (b"vary", VARY)]
+        caching = [
+            (b"etag", entry.etag),
+            (b"cache-control", CACHE_CONTROL),
+            (b"vary", VARY),
+            *cors,
+        ]
         if _etag_matches(_header(scope, b"if-none-match"), entry.etag):
             await send({"type": "http.response.start", "status": 304, "headers": caching})
             await send({"type": "http.response.body", "body": b""})

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import math
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -32,7 +35,10 @@ api.add_router("/", "notifications.api.router")
 
 
 def _error(request: HttpRequest, status: int, detail: object, code: str) -> HttpResponse:
-    return api.create_response(request, {"detail": detail, "code": code}, status=status)
+    body = {"detail": detail, "code": code}
+    if status >= 500:  # so a user can quote it, and we can find the log line
+        body["request_id"] = getattr(request, "request_id", None)
+    return api.create_response(request, body, status=status)
 
 
 @api.exception_handler(DomainError)
@@ -71,6 +77,33 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(DjangoValidationError)
 def on_django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     return _error(request, 422, exc.messages, "validation_error")
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious_operation(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    # Django's request-size guards raise these when a view reads the body or the query.
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.API_MAX_BODY_BYTES
+        detail = f"The request body is larger than the limit of {limit} bytes."
+        return _error(request, 413, detail, "payload_too_large")
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return _error(request, 400, f"More than {limit} parameters were sent.", "too_many_fields")
+    logging.getLogger(f"django.security.{type(exc).__name__}").warning("%s", exc)
+    return _error(request, 400, "The request was refused as malformed.", "bad_request")
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # The pool could not hand out a working connection in DB_POOL_TIMEOUT (the database is
+    # down, restarting or out of connections): a prompt 503 the client may retry, not a 500.
+    logger.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+    response = _error(
+        request, 503, "The database is unavailable; please retry shortly.", "service_unavailable"
+    )
+    response["Retry-After"] = str(settings.DB_UNAVAILABLE_RETRY_AFTER)
+    return response
 
 
 @api.exception_handler(Exception)

@@ -21,12 +21,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
 from catalog.edge_cache import CatalogEdgeCache  # noqa: E402
+from config.edges import Edges  # noqa: E402
 from notifications.auth import AllowedHostsOrigin, JWTAuthMiddleware  # noqa: E402
 from notifications.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": CatalogEdgeCache(django_asgi_app),
+        "http": Edges(CatalogEdgeCache(django_asgi_app)),
         "websocket": AllowedHostsOrigin(JWTAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -1,4 +1,4 @@
-"""Root URLs: the API under /api/ and the Django admin."""
+"""Root URLs: the API under /api/, the Django admin, health probes and metrics."""
 
 from django.contrib import admin
 from django.urls import path
@@ -6,9 +6,14 @@ from django.urls import path
 from notifications.views import live
 
 from .api import api
+from .health import healthz, readyz
+from .metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("live/", live, name="live"),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
 ]

@@ -38,10 +38,12 @@ class JWTAuthMiddleware:
 
 
 class AllowedHostsOrigin(OriginValidator):
-    """Browsers send Origin and must match DJANGO_ALLOWED_HOSTS; other clients send none."""
+    """Browsers send Origin and must match DJANGO_ALLOWED_HOSTS or CORS_ALLOWED_ORIGINS (the
+    front ends admitted to the HTTP API, so one setting admits them to both); other clients
+    send none."""
 
     def __init__(self, app: Any):
-        super().__init__(app, settings.ALLOWED_HOSTS)
+        super().__init__(app, [*settings.ALLOWED_HOSTS, *settings.CORS_ALLOWED_ORIGINS])
 
     def valid_origin(self, parsed_origin: Any) -> bool:
         if parsed_origin is None:

@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts.selectors import NotAuthenticated, access_token_decode, user_from_access_token
+from config.metrics import WEBSOCKETS_OPEN
 
 from .groups import STAFF_GROUP, sessions_group, user_group
 
@@ -42,12 +43,15 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
     staff: bool
     _expiry: asyncio.TimerHandle | None
     _expiry_task: asyncio.Future[None] | None = None
+    counted = False  # whether this socket is in the open-connections gauge
 
     async def connect(self) -> None:
         self.groups_joined, self.closing, self._expiry = [], False, None
         self.sid = self.token_key = None
         self.staff = False
         await self.accept(subprotocol=self.scope.get("subprotocol"))
+        WEBSOCKETS_OPEN.inc()
+        self.counted = True
         raw = self.scope.get("access_token")
         if not raw:
             return await self._end(CLOSE_UNAUTHENTICATED, "No token given.")
@@ -98,6 +102,9 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         self.closing = True
         await self._leave_groups()
+        if self.counted:
+            WEBSOCKETS_OPEN.dec()
+            self.counted = False
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:

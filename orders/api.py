@@ -7,6 +7,8 @@ from ninja import Header, Query, Router, Status
 from ninja.pagination import paginate
 
 from accounts.auth import AuthedRequest, jwt_auth, require_staff
+from config.errors import DomainError
+from config.metrics import checkout_outcome
 from config.pagination import Pagination
 from config.schemas import errors
 
@@ -30,11 +32,16 @@ def order_create(
         description="Retrying with the same key returns the first order instead of a new one.",
     ),
 ):
-    order, created = services.order_create(
-        customer=request.auth,
-        lines=[(line.product_id, line.quantity) for line in payload.items],
-        idempotency_key=idempotency_key,
-    )
+    try:
+        order, created = services.order_create(
+            customer=request.auth,
+            lines=[(line.product_id, line.quantity) for line in payload.items],
+            idempotency_key=idempotency_key,
+        )
+    except DomainError as refusal:
+        checkout_outcome(refusal.code)
+        raise
+    checkout_outcome("created" if created else "replayed")
     if not created:
         response["Idempotent-Replayed"] = "true"
         order = selectors.order_get(user=request.auth, pk=order.pk)

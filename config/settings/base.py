@@ -229,3 +229,95 @@ JWT_SESSION_MAX_DAYS = int(os.environ.get("JWT_SESSION_MAX_DAYS", "30"))
 # The largest WebSocket message a client may send; the server command (bin/web) passes the same
 # limit to uvicorn (--ws-max-size) so bigger frames are refused before they are buffered.
 WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", "16384"))
+
+# ---- Edges: JSON at every edge, CORS, production security, health, metrics, logs (issue 10) ----
+# Read here, used by config.edges, config.health, config.metrics and the WebSocket origin check.
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
+
+
+# A key under 32 bytes is guessable offline from any token it signed (PyJWT warns on each one).
+if not EMBEDDED and len(SECRET_KEY.encode()) < 32:
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY is {len(SECRET_KEY.encode())} bytes; it must be at least 32 "
+        "(50 or more for `check --deploy`). Make one with: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+
+# Bodies over this are refused with 413 before they are read (also chunked ones).
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(256 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Slashless API paths are served in place by config.edges, never redirected (a 301 turns a POST
+# into a GET); Django's redirect stays for the admin.
+APPEND_SLASH = True
+# The database pool answers 503 quickly instead of holding a request for its default 10 s, and
+# config.postgresql checks each connection it borrows (replacing Django's CONN_HEALTH_CHECKS,
+# whose pool check backs off 1 s, 2 s, ... per dead connection), so backends dropped by
+# PostgreSQL (restart, pg_terminate_backend, idle timeouts) are replaced without a restart.
+DB_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("DB_UNAVAILABLE_RETRY_AFTER", "5"))
+DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", "3"))
+if DATABASE_URL:
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # cachalot recognises databases by ENGINE: name ours (Django's PostgreSQL backend, with
+    # one method changed), or it would stop caching it.
+    CACHALOT_ADDITIONAL_SUPPORTED_DATABASES = {"config.postgresql"}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"]["OPTIONS"]["pool"]["timeout"] = DB_POOL_TIMEOUT
+    # Each new connection gives up on an unreachable server quickly too.
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
+    )
+
+# CORS for browser front ends on other origins (django-cors-headers), on /api/ only. The embedded
+# default admits the usual local dev servers; elsewhere only what CORS_ALLOWED_ORIGINS lists.
+# The WebSocket origin check admits the same origins plus DJANGO_ALLOWED_HOSTS.
+INSTALLED_APPS.append("corsheaders")
+MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")
+CORS_ALLOWED_ORIGINS = _env_list(
+    "CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000" if EMBEDDED else ""
+)
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ("authorization", "content-type", "idempotency-key", "if-match")
+CORS_EXPOSE_HEADERS = ("Idempotent-Replayed", "ETag", "Retry-After", "X-Request-ID")
+CORS_PREFLIGHT_MAX_AGE = 600
+
+# The outermost Django middleware: JSON errors under /api/, Host and body-size checks, slashless
+# paths served in place, the route and user for the request log.
+MIDDLEWARE.insert(0, "config.edges.ApiEdgeMiddleware")
+
+# Production security: on by default off the embedded default (`check --deploy` is clean with
+# the env in the README). The proxy header is trusted only when set, e.g.
+# DJANGO_SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https behind a TLS-terminating proxy.
+SECURE_SSL_REDIRECT = _env_bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = _env_bool("DJANGO_HSTS_PRELOAD", default=False)
+_proxy_ssl_header = _env_list("DJANGO_SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    if len(_proxy_ssl_header) != 2:
+        raise ImproperlyConfigured(
+            "DJANGO_SECURE_PROXY_SSL_HEADER is HEADER,VALUE, e.g. HTTP_X_FORWARDED_PROTO,https"
+        )
+    SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header[0], _proxy_ssl_header[1])
+SESSION_COOKIE_SECURE = _env_bool("DJANGO_SECURE_COOKIES", default=not EMBEDDED)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS")
+
+# Readiness: each dependency gets this long to answer /readyz.
+READYZ_TIMEOUT_SECONDS = float(os.environ.get("READYZ_TIMEOUT_SECONDS", "1"))
+
+# /metrics (Prometheus text) only with `Authorization: Bearer $METRICS_TOKEN` or from one of
+# METRICS_ALLOWED_IPS (REMOTE_ADDR); with neither set it is refused to everyone.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = frozenset(_env_list("METRICS_ALLOWED_IPS"))
+
+# One line per request on stderr (config.edges.RequestLog; REQUEST_LOG=off silences it), and
+# every log line as a JSON object when LOG_FORMAT=json.
+REQUEST_LOG = _env_bool("REQUEST_LOG", default=True)
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+if LOG_FORMAT == "json":
+    LOGGING["formatters"] = {"json": {"()": "config.logging.JsonFormatter"}}
+    LOGGING["handlers"]["console"]["formatter"] = "json"  # type: ignore[index]  # a dict literal
