@@ -119,6 +119,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 class WebhookEndpointForm(ServiceForm):
     """Created and changed by the webhook services: an SSRF URL is a form error."""
 
+    url = forms.URLField(max_length=2000, assume_scheme="https")
     events = forms.MultipleChoiceField(
         choices=EventType.choices, widget=forms.CheckboxSelectMultiple
     )
