@@ -35,7 +35,7 @@ class WebhookReceiver:
     """A real http.server on a free loopback port, answering with `answer(request)`; it keeps
     every request it got (also those it answered with an error)."""
 
-    def __init__(self, answer: Callable[[Received], Answer] | None = None):
+    def __init__(self, answer: Callable[[Received], Answer] | None = None, *, port: int = 0):
         self.answer = answer or (lambda request: Answer())
         self.received: list[Received] = []
         self._lock = threading.Lock()
@@ -62,7 +62,7 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         self._thread: threading.Thread | None = None
@@ -73,7 +73,8 @@ class WebhookReceiver:
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self._thread is not None:  # shutdown() waits for a serve_forever() that never ran
+            self.server.shutdown()
         self.server.server_close()
 
     def requests(self) -> list[Received]:
