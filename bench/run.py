@@ -26,7 +26,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: bench/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import phases, profile, reference_stage, report
+from bench import phases, profile, reference_stage, report, webhooks
 from bench.stack import Stack, StepError, log
 
 
@@ -59,7 +59,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--only",
-        help="comma-separated phases: catalog,orders,race,ws,burst,sockets,reference,scale "
+        help="comma-separated phases: catalog,orders,race,ws,burst,sockets,webhooks,reference,"
+        "scale "
         "(default all)",
     )
     p.add_argument(
@@ -153,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         if want("sockets"):
             res["sockets"] = asyncio.run(phases.sockets_held(ctx, a.sockets))
+        if want("webhooks"):
+            res["webhooks"] = asyncio.run(webhooks.webhooks(ctx, a.burst))
         if a.profile:
             res["profile"] = profile.run(ctx, ids)
         if want("reference") and not a.no_reference:
