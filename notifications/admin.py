@@ -129,7 +129,8 @@ class WebhookEndpointForm(ServiceForm):
         fields = ("url", "events", "description", "is_active")
 
     def apply(self) -> Model:
-        data = {k: self.cleaned_data[k] for k in self.Meta.fields}
+        # Meta.fields as the admin rebuilt it also lists the read-only fields.
+        data = {k: self.cleaned_data[k] for k in ("url", "events", "description", "is_active")}
         if self.instance.pk is None:
             return webhooks.webhook_endpoint_create(**data)
         changed = {k: v for k, v in data.items() if k in self.changed_data}

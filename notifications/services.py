@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -247,7 +247,7 @@ def events_fan_out(*, event_ids: list[int]) -> int:
     return len(events)
 
 
-def deliveries_enqueue(*, emails: list[int] = (), webhooks: list[int] = ()) -> None:  # type: ignore[assignment]
+def deliveries_enqueue(*, emails: Sequence[int] = (), webhooks: Sequence[int] = ()) -> None:
     """One task per delivery on the `notify` queue, so a slow receiver holds up only itself."""
     from .tasks import deliver_email, deliver_webhook
 
