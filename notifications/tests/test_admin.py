@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from accounts.tests.factories import StaffFactory
 from notifications.models import WebhookEndpoint
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client(db: Any) -> Client:
     client = Client()
-    client.force_login(StaffFactory(is_superuser=True))
+    client.force_login(cast(User, StaffFactory(is_superuser=True)))
     return client
 
 
