@@ -28,6 +28,10 @@ class UrlRefused(Exception):
     """The URL may not be called: bad scheme, unresolvable, or a non-public address."""
 
 
+class HostUnresolved(UrlRefused):
+    """The host does not resolve (now): refused at registration, retried at delivery."""
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int | None  # None: no HTTP answer (timeout, refused connection, TLS failure)
@@ -45,7 +49,10 @@ def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 def resolve(url: str, *, allow_private: bool) -> tuple[str, int, str]:
     """(host, port, ip to connect to) for an http(s) URL; raises UrlRefused."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise UrlRefused("The URL is not valid.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UrlRefused("Only http:// and https:// URLs with a host are allowed.")
     try:
@@ -56,7 +63,7 @@ def resolve(url: str, *, allow_private: bool) -> tuple[str, int, str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise UrlRefused(f"The host {host!r} does not resolve.") from None
+        raise HostUnresolved(f"The host {host!r} does not resolve.") from None
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not allow_private:
         refused = [str(ip) for ip in addresses if not _is_public(ip)]

@@ -180,15 +180,26 @@ def events_deliver(*, event_ids: list[int]) -> int:
 
 
 def event_process(*, event_id: int) -> int:
-    """What the task sent at commit does: push to the sockets, then fan out to the channels.
+    """What the task sent at commit does: push to the sockets, then queue the fan-out to the
+    other channels on the `notify` queue, so the socket worker spends no time on it.
 
-    The fan-out runs even when the push fails (and the failure is raised after it), so e-mail
-    and webhooks do not wait for the channel layer.
+    The fan-out is queued even when the push fails (and the failure is raised after it), so
+    e-mail and webhooks do not wait for the channel layer; if it cannot be queued, the sweep
+    fans the event out later.
     """
     try:
         return events_deliver(event_ids=[event_id])
     finally:
-        events_fan_out(event_ids=[event_id])
+        _enqueue_fan_out(event_id)
+
+
+def _enqueue_fan_out(event_id: int) -> None:
+    from .tasks import fan_out_event
+
+    try:
+        fan_out_event.delay(event_id)
+    except Exception:  # noqa: BLE001 - any broker failure: the sweep fans it out
+        logger.warning("could not queue the fan-out of event %s; the sweep will", event_id)
 
 
 def _emails_on() -> bool:

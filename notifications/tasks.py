@@ -1,4 +1,4 @@
-"""Celery tasks: process one event, deliver one e-mail or webhook, and the sweep over them all."""
+"""Celery tasks: push one event, fan it out, deliver one e-mail or webhook, and the sweep."""
 
 from __future__ import annotations
 
@@ -20,6 +20,11 @@ RETRYABLE = (RedisError, OSError, ConnectionError, TimeoutError)
 )
 def deliver_order_event(event_id: int) -> int:
     return services.event_process(event_id=event_id)
+
+
+@shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=10)
+def fan_out_event(event_id: int) -> int:
+    return services.events_fan_out(event_ids=[event_id])
 
 
 # The two below run on the `notify` queue (CELERY_TASK_ROUTES). Their retries are not Celery's:

@@ -220,8 +220,10 @@ def webhook_deliver(*, delivery_id: int) -> str:
             allow_private=settings.WEBHOOK_ALLOW_PRIVATE_URLS,
         )
     except outbound.UrlRefused as exc:
+        # A name that does not resolve may again; a private address is refused for good.
         answer = outbound.Answer(None, "", f"refused: {exc}", None, 0.0)
-        return _record(delivery, answer, sent_at, retryable=False)
+        unresolved = isinstance(exc, outbound.HostUnresolved)
+        return _record(delivery, answer, sent_at, retryable=unresolved)
     retryable = answer.status is None or answer.status >= 500 or answer.status in RETRYABLE_STATUSES
     return _record(delivery, answer, sent_at, retryable=retryable)
 

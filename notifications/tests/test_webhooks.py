@@ -105,6 +105,8 @@ def test_create_returns_the_secret_once(staff_api, no_private):
         "http://0.0.0.0/hook",
         "ftp://93.184.215.14/hook",
         "http://no-such-host.invalid/hook",
+        "http://[::1/hook",
+        "http://a:99999/hook",
     ],
 )
 def test_ssrf_urls_are_refused_at_registration(staff_api, no_private, url):
@@ -349,3 +351,15 @@ def test_the_payload_of_a_status_change(customer, staff, private_ok):
         "occurred_at": event.changed_at.isoformat(),
     }
     assert json.loads(json.dumps(event.webhook_body()))["type"] == "order.status_changed"
+
+
+def test_a_host_that_does_not_resolve_is_retried(customer, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
+    endpoint = subscribed("https://93.184.215.14/hook")
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url="https://no-such-host.invalid/")
+    delivery = fan_out(placed_event(new_order(customer=customer)))
+
+    assert webhooks.webhook_deliver(delivery_id=delivery.pk) == "pending"
+
+    delivery.refresh_from_db()
+    assert delivery.last_error == "refused: The host 'no-such-host.invalid' does not resolve."
