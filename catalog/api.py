@@ -193,7 +193,7 @@ def product_delete(request: AuthedRequest, product_id: int):
 
 @router.post(
     "/products/{product_id}/stock/",
-    response={201: StockMovementOut, **errors(401, 403, 404, 409, 422)},
+    response={201: StockMovementOut, **errors(400, 401, 403, 404, 409, 422)},
     auth=jwt_auth,
     summary="Adjust or count a product's stock",
 )

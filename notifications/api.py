@@ -32,7 +32,7 @@ def event_list(request: AuthedRequest, filters: Query[EventFilters]):
 
 @router.post(
     "/webhooks/",
-    response={201: WebhookEndpointCreatedOut, **errors(401, 403, 422)},
+    response={201: WebhookEndpointCreatedOut, **errors(400, 401, 403, 422)},
     tags=["webhooks"],
 )
 def webhook_create(request: AuthedRequest, payload: WebhookEndpointIn):
