@@ -123,9 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         data = stack.make_users(n_customers, password)
         if len(data["active_ids"]) < 60:
             raise StepError("the demo catalog has fewer than 60 active products")
-        log("uvicorn + Celery worker")
+        log("uvicorn + Celery worker + the notify worker (e-mail on in every phase)")
         stack.start_web(1)
         stack.start_workers(1)
+        stack.start_notify_worker()
         # the staff token comes from the real sign-in endpoint
         staff_token = asyncio.run(phases.login(stack.web_ports[0], "bench_staff", password))
         ctx = phases.Ctx(

@@ -143,6 +143,7 @@ class Stack:
         self.web: list[Proc] = []
         self.web_ports: list[int] = []
         self.workers: list[Proc] = []
+        self.notify: Proc | None = None
         self.bare: Proc | None = None
         self.bare_port = 0
 
@@ -310,8 +311,10 @@ class Stack:
         # readiness is checked end to end by the first status change the bench waits for
 
     def start_notify_worker(self) -> None:
-        """The `notify` queue's worker (e-mail and webhooks), as in the Procfile."""
-        p = self._spawn(
+        """The `notify` queue's worker (fan-out, e-mail, webhooks), as in the Procfile; once."""
+        if self.notify is not None:
+            return
+        p = self.notify = self._spawn(
             "notify",
             [
                 str(BIN / "celery"),
