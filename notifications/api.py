@@ -11,6 +11,8 @@ from config.schemas import errors
 
 from . import selectors, webhooks
 from .schemas import (
+    DeadDeliveryOut,
+    DeadFilters,
     DeliveryFilters,
     EventFilters,
     OrderEventOut,
@@ -28,6 +30,14 @@ router = Router(tags=["notifications"], auth=jwt_auth)
 @paginate(Pagination)
 def event_list(request: AuthedRequest, filters: Query[EventFilters]):
     return selectors.event_list(user=request.auth, after=filters.after)
+
+
+@router.get("/notifications/dead/", response={200: list[DeadDeliveryOut], **errors(401, 403, 422)})
+@paginate(Pagination)
+def dead_list(request: AuthedRequest, filters: Query[DeadFilters]):
+    """Deliveries that used up their attempts, per channel (staff only)."""
+    require_staff(request.auth)
+    return selectors.dead_list(channel=filters.channel)
 
 
 @router.post(

@@ -11,6 +11,8 @@ from pydantic import Field
 
 from config.schemas import InputSchema
 
+from .models import EmailDelivery, OrderEvent
+
 
 class OrderEventOut(Schema):
     id: int
@@ -103,3 +105,60 @@ class WebhookDeliveryOut(Schema):
 
 class DeliveryFilters(Schema):
     status: DeliveryState | None = None
+
+
+DeadChannel = Literal["socket", "email", "webhook"]
+
+
+class DeadFilters(Schema):
+    channel: DeadChannel = "webhook"
+
+
+class DeadDeliveryOut(Schema):
+    """A delivery that used up its attempts, on any channel; never retried by the sweep."""
+
+    channel: str
+    id: int = Field(description="The OrderEvent (socket) or delivery id.")
+    event_id: UUID
+    event_type: str
+    order_id: int
+    target: str = Field(description="The e-mail address, the endpoint URL, or 'sockets'.")
+    attempts: int
+    last_error: str
+    dead_at: datetime | None
+
+    @staticmethod
+    def _event(obj: Any) -> Any:
+        return obj if isinstance(obj, OrderEvent) else obj.event
+
+    @staticmethod
+    def resolve_channel(obj: Any) -> str:
+        if isinstance(obj, OrderEvent):
+            return "socket"
+        return "email" if isinstance(obj, EmailDelivery) else "webhook"
+
+    @staticmethod
+    def resolve_event_id(obj: Any) -> UUID:
+        return DeadDeliveryOut._event(obj).uid
+
+    @staticmethod
+    def resolve_event_type(obj: Any) -> str:
+        return DeadDeliveryOut._event(obj).type
+
+    @staticmethod
+    def resolve_order_id(obj: Any) -> int:
+        return DeadDeliveryOut._event(obj).order_id
+
+    @staticmethod
+    def resolve_target(obj: Any) -> str:
+        if isinstance(obj, OrderEvent):
+            return "sockets"
+        return obj.recipient if isinstance(obj, EmailDelivery) else obj.endpoint.url
+
+    @staticmethod
+    def resolve_last_error(obj: Any) -> str:
+        return "" if isinstance(obj, OrderEvent) else obj.last_error
+
+    @staticmethod
+    def resolve_dead_at(obj: Any) -> datetime | None:
+        return obj.dead_at if isinstance(obj, OrderEvent) else obj.completed_at

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from config.errors import NotFound
 
-from .models import OrderEvent, WebhookDelivery, WebhookEndpoint
+from .models import DeliveryStatus, EmailDelivery, OrderEvent, WebhookDelivery, WebhookEndpoint
 
 
 def event_list(*, user: Any, after: int | None = None) -> QuerySet[OrderEvent]:
@@ -44,3 +44,20 @@ def webhook_delivery_get(*, endpoint_id: int, pk: int) -> WebhookDelivery:
     if delivery is None:
         raise NotFound(f"Delivery {pk} not found.", code="delivery_not_found")
     return delivery
+
+
+def dead_list(*, channel: str) -> QuerySet[Any]:
+    """Deliveries that used up their attempts on one channel, newest first (staff only)."""
+    if channel == "socket":
+        return OrderEvent.objects.filter(dead_at__isnull=False).order_by("-id")
+    if channel == "email":
+        return (
+            EmailDelivery.objects.filter(status=DeliveryStatus.DEAD)
+            .select_related("event")
+            .order_by("-id")
+        )
+    return (
+        WebhookDelivery.objects.filter(status=DeliveryStatus.DEAD)
+        .select_related("event", "endpoint")
+        .order_by("-id")
+    )

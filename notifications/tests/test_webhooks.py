@@ -363,3 +363,43 @@ def test_a_host_that_does_not_resolve_is_retried(customer, settings):
 
     delivery.refresh_from_db()
     assert delivery.last_error == "refused: The host 'no-such-host.invalid' does not resolve."
+
+
+def test_dead_deliveries_of_every_channel_are_listed_for_staff(
+    customer, staff_api, customer_api, private_ok, settings
+):
+    from notifications.models import EmailDelivery
+
+    settings.WEBHOOK_RETRY_SCHEDULE = []
+    event = placed_event(new_order(customer=customer))
+    with webhook_receiver(lambda r: Answer(500)) as receiver:
+        subscribed(receiver.url)
+        delivery = fan_out(event)
+        assert webhooks.webhook_deliver(delivery_id=delivery.pk) == "dead"
+    email = EmailDelivery.objects.get(event=event)
+    EmailDelivery.objects.filter(pk=email.pk).update(
+        status="dead",
+        attempts=6,
+        last_error="SMTPServerDisconnected: x",
+        completed_at=timezone.now(),
+    )
+    OrderEvent.objects.filter(pk=event.pk).update(dead_at=timezone.now(), attempts=10)
+
+    listed = {
+        channel: staff_api.get("/api/notifications/dead/", channel=channel).json()["items"]
+        for channel in ("socket", "email", "webhook")
+    }
+
+    common = {"event_id": str(event.uid), "event_type": "order.created", "order_id": event.order_id}
+    assert [
+        {k: i[k] for k in (*common, "channel", "id", "target", "attempts")}
+        for i in listed["socket"]
+    ] == [dict(common, channel="socket", id=event.pk, target="sockets", attempts=10)]
+    assert [(i["channel"], i["id"], i["target"], i["last_error"]) for i in listed["email"]] == [
+        ("email", email.pk, customer.email, "SMTPServerDisconnected: x")
+    ]
+    assert [(i["channel"], i["id"], i["target"], i["attempts"]) for i in listed["webhook"]] == [
+        ("webhook", delivery.pk, receiver.url, 1)
+    ]
+    assert all(i["dead_at"] for items in listed.values() for i in items)
+    assert customer_api.get("/api/notifications/dead/").status_code == 403
