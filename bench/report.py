@@ -265,6 +265,26 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
                 "—",
             ]
         )
+    wh = res.get("webhooks")
+    if wh:
+        out.append(
+            [
+                f"{wh['changes']} changes to 3 webhooks (1 failing half the time): deliveries/s",
+                f"{_n(wh['deliveries_per_s'], 1)}/s, {wh['lost']} lost",
+                "—",
+                "target: 0 lost",
+                "—",
+            ]
+        )
+        out.append(
+            [
+                "PATCH p50 / p99 ms with 3 webhooks and e-mail on (8 concurrent senders)",
+                f"{_n(wh['patch_p50_ms'])} / {_n(wh['patch_p99_ms'])}",
+                "—",
+                "—",
+                "—",
+            ]
+        )
     so = res.get("scale_out")
     if so:
         one = cat.get("list_warm", {}).get("rps")

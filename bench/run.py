@@ -26,7 +26,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: bench/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import phases, profile, reference_stage, report
+from bench import phases, profile, reference_stage, report, webhooks
 from bench.stack import Stack, StepError, log
 
 
@@ -59,7 +59,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--only",
-        help="comma-separated phases: catalog,orders,race,ws,burst,sockets,reference,scale "
+        help="comma-separated phases: catalog,orders,race,ws,burst,sockets,webhooks,reference,"
+        "scale "
         "(default all)",
     )
     p.add_argument(
@@ -122,9 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         data = stack.make_users(n_customers, password)
         if len(data["active_ids"]) < 60:
             raise StepError("the demo catalog has fewer than 60 active products")
-        log("uvicorn + Celery worker")
+        log("uvicorn + Celery worker + the notify worker (e-mail on in every phase)")
         stack.start_web(1)
         stack.start_workers(1)
+        stack.start_notify_worker()
         # the staff token comes from the real sign-in endpoint
         staff_token = asyncio.run(phases.login(stack.web_ports[0], "bench_staff", password))
         ctx = phases.Ctx(
@@ -153,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         if want("sockets"):
             res["sockets"] = asyncio.run(phases.sockets_held(ctx, a.sockets))
+        if want("webhooks"):
+            res["webhooks"] = asyncio.run(webhooks.webhooks(ctx, a.burst))
         if a.profile:
             res["profile"] = profile.run(ctx, ids)
         if want("reference") and not a.no_reference:

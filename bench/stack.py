@@ -145,6 +145,7 @@ class Stack:
         self.web: list[Proc] = []
         self.web_ports: list[int] = []
         self.workers: list[Proc] = []
+        self.notify: Proc | None = None
         self.bare: Proc | None = None
         self.bare_port = 0
 
@@ -174,6 +175,10 @@ class Stack:
             JWT_ACCESS_MINUTES="600",
             LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
+            # the webhook phase's receivers are local, and a day's retry schedule must fit it
+            WEBHOOK_ALLOW_PRIVATE_URLS="1",
+            WEBHOOK_RETRY_SCHEDULE="0.5,1,1,2,2,4,4",
+            WEBHOOK_DISABLE_AFTER="100000",
         )
         return env
 
@@ -300,6 +305,36 @@ class Stack:
             if not p.alive():
                 raise StepError(f"{p.name} exited at start:\n{p.tail()}")
         # readiness is checked end to end by the first status change the bench waits for
+
+    def start_notify_worker(self) -> None:
+        """The `notify` queue's worker (fan-out, e-mail, webhooks), as in the Procfile; once."""
+        if self.notify is not None:
+            return
+        p = self.notify = self._spawn(
+            "notify",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "celery_app",
+                "worker",
+                "-Q",
+                "notify",
+                "-P",
+                "threads",
+                "-c",
+                "8",
+                "-l",
+                "warning",
+                "-n",
+                f"bench{os.getpid()}-notify@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+        )
+        time.sleep(1.0)
+        if not p.alive():
+            raise StepError(f"{p.name} exited at start:\n{p.tail()}")
 
     def start_bare(self, body: bytes, content_type: str) -> None:
         path = self.tmp / "bare_body.bin"

@@ -1,11 +1,11 @@
-"""Celery tasks: deliver one event, and the sweep that re-sends anything left undelivered."""
+"""Celery tasks: push one event, fan it out, deliver one e-mail or webhook, and the sweep."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from redis.exceptions import RedisError
 
-from . import services
+from . import emails, services, webhooks
 
 RETRYABLE = (RedisError, OSError, ConnectionError, TimeoutError)
 
@@ -19,11 +19,31 @@ RETRYABLE = (RedisError, OSError, ConnectionError, TimeoutError)
     max_retries=20,
 )
 def deliver_order_event(event_id: int) -> int:
-    return services.events_deliver(event_ids=[event_id])
+    return services.event_process(event_id=event_id)
+
+
+@shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=10)
+def fan_out_event(event_id: int) -> int:
+    return services.events_fan_out(event_ids=[event_id])
+
+
+# The two below run on the `notify` queue (CELERY_TASK_ROUTES). Their retries are not Celery's:
+# each delivery row keeps its attempts and next attempt time, and re-queues itself; the sweep
+# re-queues any whose task was lost.
+
+
+@shared_task(acks_late=True)
+def deliver_email(delivery_id: int) -> str:
+    return emails.email_deliver(delivery_id=delivery_id)
+
+
+@shared_task(acks_late=True)
+def deliver_webhook(delivery_id: int) -> str:
+    return webhooks.webhook_deliver(delivery_id=delivery_id)
 
 
 @shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=3)
-def sweep_order_events() -> int:
-    """Re-send outbox rows whose task was lost (broker down at commit, or retries exhausted)."""
-    pending = services.events_pending()
-    return services.events_deliver(event_ids=pending) if pending else 0
+def sweep_order_events() -> dict[str, int]:
+    """Re-send what a lost task left behind, on every channel (broker down at commit, a worker
+    killed mid-delivery, retries exhausted)."""
+    return services.outbox_sweep()

@@ -70,11 +70,12 @@ def order_create(
 ) -> tuple[Order, bool]:
     """Place an order at catalog prices; returns (order, created). Never oversells.
 
-    The order, its lines and its history row are written first; the product rows are locked
-    last, in primary-key order, checked and decremented just before the commit, so a hot
-    product stays locked for two statements and the commit, not for the whole checkout. The
-    stock CHECK constraint backs the check in code. The returned order carries the lines it
-    wrote as `created_items`, so the caller needs no second read.
+    The order, its lines, its history row and its `order.created` outbox row are written
+    first; the product rows are locked last, in primary-key order, checked and decremented
+    just before the commit, so a hot product stays locked for two statements and the commit,
+    not for the whole checkout. The stock CHECK constraint backs the check in code. The
+    returned order carries the lines it wrote as `created_items`, so the caller needs no
+    second read.
     """
     merged = _merge_lines(lines)
     fingerprint = _fingerprint(merged)
@@ -150,9 +151,10 @@ def _write_order(
             )
             for pid, qty in merged.items()
         )
-        OrderStatusChange.objects.create(
+        placed = OrderStatusChange.objects.create(
             order=order, from_status="", to_status=OrderStatus.PENDING, changed_by=customer
         )
+        order_event_record(order=order, change=placed, lines=order.created_items)
         stock.stock_take(quantities=merged, snapshot=snapshot, order=order, by=customer)
     return order
 

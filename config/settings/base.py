@@ -321,3 +321,50 @@ LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 if LOG_FORMAT == "json":
     LOGGING["formatters"] = {"json": {"()": "config.logging.JsonFormatter"}}
     LOGGING["handlers"]["console"]["formatter"] = "json"  # type: ignore[index]  # a dict literal
+
+# ---- Notification channels: e-mail, webhooks and the outbox's attempt caps (issue 12) ---------
+# E-mail goes through Django's SMTP backend when EMAIL_HOST is set, otherwise to the console
+# (the embedded default, and any deployment that has not configured SMTP yet).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@localhost")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+NOTIFY_EMAIL_ENABLED = _env_bool("NOTIFY_EMAIL_ENABLED", default=True)
+NOTIFY_EMAIL_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_EMAIL_MAX_ATTEMPTS", "6"))
+# Socket pushes of one event before it is marked dead and the sweep leaves it alone.
+NOTIFY_SOCKET_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_SOCKET_MAX_ATTEMPTS", "10"))
+# A sender holds an e-mail or webhook delivery this long (longer than any timeout); the sweep
+# re-queues pending deliveries overdue by more than the grace (a task lost or a worker killed).
+NOTIFY_LEASE_SECONDS = float(os.environ.get("NOTIFY_LEASE_SECONDS", "60"))
+NOTIFY_SWEEP_GRACE_SECONDS = float(os.environ.get("NOTIFY_SWEEP_GRACE_SECONDS", "30"))
+
+# Webhooks: 8 attempts over about 27 hours (the delays after attempts 1..7, +-20% jitter; a
+# Retry-After longer than the step wins), then the delivery is dead.
+WEBHOOK_RETRY_SCHEDULE = [
+    float(s)
+    for s in os.environ.get("WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000").split(
+        ","
+    )
+    if s.strip()
+]
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Consecutive failed attempts after which an endpoint is disabled (staff re-enable it).
+WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", "50"))
+# Development and tests only: lets webhook URLs reach loopback and private addresses.
+WEBHOOK_ALLOW_PRIVATE_URLS = _env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+
+# Deliveries run on their own queue (`celery worker -Q notify`, see the Procfile), so a slow
+# receiver never delays the socket pushes on the default queue.
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.fan_out_event": {"queue": "notify"},
+    "notifications.tasks.deliver_email": {"queue": "notify"},
+    "notifications.tasks.deliver_webhook": {"queue": "notify"},
+}

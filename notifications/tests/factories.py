@@ -24,10 +24,16 @@ def change_status(*, order: Order, status: str, by: Any) -> OrderEvent:
     return OrderEvent.objects.filter(order=order).latest("id")
 
 
+def placed_event(order: Order) -> OrderEvent:
+    """The `order.created` outbox row checkout wrote with the order."""
+    return OrderEvent.objects.get(order=order, type="order.created")
+
+
 def message_of(event: OrderEvent) -> dict[str, Any]:
     """The WebSocket payload clients are promised, spelled out rather than built by the model."""
     return {
         "id": event.pk,
+        "type": event.type,
         "order_id": event.order_id,
         "old_status": event.old_status,
         "new_status": event.new_status,

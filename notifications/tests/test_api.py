@@ -11,7 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from conftest import ApiClient, page_of
 from notifications.models import OrderEvent
 
-from .factories import change_status, message_of, new_order
+from .factories import change_status, message_of, new_order, placed_event
 
 pytestmark = pytest.mark.django_db
 
@@ -32,10 +32,14 @@ def history(customer, other_customer, staff) -> dict[str, list[OrderEvent]]:
     mine, theirs = new_order(customer=customer), new_order(customer=other_customer)
     return {
         "mine": [
+            placed_event(mine),
             change_status(order=mine, status="processing", by=staff),
             change_status(order=mine, status="shipped", by=staff),
         ],
-        "theirs": [change_status(order=theirs, status="cancelled", by=other_customer)],
+        "theirs": [
+            placed_event(theirs),
+            change_status(order=theirs, status="cancelled", by=other_customer),
+        ],
     }
 
 
@@ -79,7 +83,7 @@ def test_staff_see_every_event(staff_api, history):
 
 def test_pages_are_bounded_and_continue_where_the_last_one_ended(customer_api, customer, staff):
     order = new_order(customer=customer)
-    events = [
+    events = [placed_event(order)] + [
         change_status(order=order, status=status, by=staff)
         for status in ("processing", "shipped", "delivered")
     ]
@@ -89,10 +93,10 @@ def test_pages_are_bounded_and_continue_where_the_last_one_ended(customer_api, c
 
     assert (first.status_code, second.status_code) == (200, 200)
     assert (first.json()) == page(
-        events[1:], count=3, page_size=2, next=f"{URL}?page_size=2&page=2"
+        events[2:], count=4, page_size=2, next=f"{URL}?page_size=2&page=2"
     )
     assert (second.json()) == page(
-        events[:1], count=3, page=2, page_size=2, previous=f"{URL}?page_size=2&page=1"
+        events[:2], count=4, page=2, page_size=2, previous=f"{URL}?page_size=2&page=1"
     )
 
 
@@ -100,6 +104,7 @@ def test_a_client_that_missed_events_gets_exactly_those(customer_api, customer, 
     last_seen = history["mine"][-1].pk
     order = new_order(customer=customer)
     missed = [
+        placed_event(order),
         change_status(order=order, status="processing", by=staff),
         change_status(order=order, status="cancelled", by=customer),
     ]

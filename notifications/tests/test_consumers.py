@@ -235,7 +235,7 @@ def test_events_are_delivered_once_even_when_the_task_runs_twice():
         await ws.disconnect()
 
     run(scenario)
-    assert OrderEvent.objects.get().delivered_at is not None
+    assert OrderEvent.objects.get(type="order.status_changed").delivered_at is not None
 
 
 @pytest.mark.parametrize(

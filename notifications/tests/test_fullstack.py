@@ -36,7 +36,8 @@ from notifications.models import OrderEvent
 from orders.models import Order
 from orders.services import order_status_change
 
-from .factories import message_of, new_order
+from .factories import message_of, placed_event
+from .factories import new_order as place_order
 
 pytestmark = [fullstack, pytest.mark.django_db(transaction=True)]
 
@@ -272,6 +273,14 @@ def patch_status(server: Service, order: Order, status: str, token: str) -> tupl
     return code, body, time.monotonic() - started
 
 
+def new_order(*, customer: Any) -> Order:
+    """A placed order whose `order.created` event a worker has already pushed, so sockets
+    opened afterwards hear only what the test does next."""
+    order = place_order(customer=customer)
+    wait_delivered(placed_event(order))
+    return order
+
+
 def latest_event(order: Order) -> OrderEvent:
     return OrderEvent.objects.filter(order=order).latest("id")
 
@@ -468,8 +477,8 @@ def mid_delivery(stack, people, logs) -> Iterator[Callable[[str], MidDelivery]]:
     held: list[MidDelivery] = []
 
     def hold(pool: str) -> MidDelivery:
-        stack["c"].stop()
         order = new_order(customer=people["owner"])
+        stack["c"].stop()
         assert patch_status(stack["b"], order, "shipped", people["staff_token"])[0] == 200
         event = latest_event(order)
         lock, watcher = side_connection(), side_connection()
@@ -494,6 +503,7 @@ def test_a_worker_child_killed_mid_delivery_hands_the_task_back(stack, people, m
     """acks_late + task_reject_on_worker_lost: the killed child's message is redelivered."""
     with open_socket(stack["a"].ws, people["owner_token"]) as ws:
         held = mid_delivery("prefork")
+        assert next_event(ws) == message_of(placed_event(held.event.order))  # before the hold
         assert held.worker.proc is not None
         parent = held.worker.proc.pid
         (child,) = _children(parent)
@@ -521,6 +531,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_the_sweep_resends(
     """A whole worker dies (SIGKILL, no chance to hand back): beat's sweep sends the event."""
     with open_socket(stack["a"].ws, people["owner_token"]) as ws:
         held = mid_delivery("solo")
+        assert next_event(ws) == message_of(placed_event(held.event.order))  # before the hold
         held.worker.stop(signal.SIGKILL)
         held.lock.rollback()
         held.event.refresh_from_db()

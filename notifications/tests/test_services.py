@@ -77,7 +77,10 @@ def test_order_status_change_writes_one_undelivered_event(customer, staff):
 
     event = change_status(order=order, status="processing", by=staff)
 
-    assert OrderEvent.objects.count() == 1
+    assert list(OrderEvent.objects.order_by("id").values_list("type", flat=True)) == [
+        "order.created",
+        "order.status_changed",
+    ]
     assert (event.recipient_id, event.old_status, event.new_status) == (
         customer.pk,
         "pending",
@@ -138,17 +141,18 @@ def test_sweep_resends_old_undelivered_events_and_leaves_fresh_ones(customer, st
 
     async def scenario() -> None:
         async with Listener(user_group(customer.pk)) as owner:
-            assert await sweep() == 1
+            assert (await sweep())["pushed"] == 1
             assert await owner.next() == wire(lost)
             assert await owner.hears_nothing()
-            assert await sweep() == 0
+            assert (await sweep())["pushed"] == 0
             assert await owner.hears_nothing()
 
     run(scenario)
     fresh.refresh_from_db()
     assert fresh.delivered_at is None  # left to the task sent when it committed
     assert services.events_pending() == []
-    assert services.events_pending(grace=timedelta(0)) == [fresh.pk]
+    placed = sorted(e.pk for e in OrderEvent.objects.filter(type="order.created"))
+    assert services.events_pending(grace=timedelta(0)) == sorted([*placed, fresh.pk])
 
 
 def _closed_port() -> int:
@@ -206,3 +210,38 @@ def test_a_send_that_hangs_times_out_with_an_error_the_task_retries(monkeypatch)
     with pytest.raises(tasks.RETRYABLE):
         sender.run(hang)
     assert cancelled.wait(timeout=2)  # and the hung send was cancelled on its loop
+
+
+def test_an_event_that_always_fails_is_dead_after_the_cap_and_left_by_the_sweep(
+    customer, event, settings
+):
+    settings.NOTIFY_SOCKET_MAX_ATTEMPTS = 3
+    OrderEvent.objects.filter(pk=event.pk).update(attempts=3)
+    _age(event, services.SWEEP_GRACE + timedelta(seconds=1))
+
+    assert services.events_deliver(event_ids=[event.pk]) == 0
+
+    event.refresh_from_db()
+    assert (event.delivered_at, event.attempts) == (None, 3)
+    assert event.dead_at is not None
+    assert event.pk not in services.events_pending()
+    assert services.events_deliver(event_ids=[event.pk]) == 0
+
+
+def test_the_sweep_fans_out_and_requeues_overdue_deliveries(customer, event, settings):
+    from notifications.models import EmailDelivery
+
+    settings.NOTIFY_SWEEP_GRACE_SECONDS = 30
+    _age(event, services.SWEEP_GRACE + timedelta(seconds=1))
+    assert event.pk in services.events_not_fanned_out()
+
+    assert services.events_fan_out(event_ids=[event.pk]) == 1
+    assert services.events_fan_out(event_ids=[event.pk]) == 0  # twice writes nothing twice
+    delivery = EmailDelivery.objects.get(event=event)
+    assert services.deliveries_overdue() == ([], [])  # fresh: left to its own task
+    EmailDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=31)
+    )
+    assert services.deliveries_overdue() == ([delivery.pk], [])
+    EmailDelivery.objects.filter(pk=delivery.pk).update(status="dead")
+    assert services.deliveries_overdue() == ([], [])  # dead: never retried by the sweep

@@ -63,7 +63,7 @@ def test_admin_status_change_goes_through_the_service(admin_client, admin_user, 
             "from_status", "to_status", "changed_by"
         )
     ) == [("", "pending", customer.pk), ("pending", "cancelled", admin_user.pk)]
-    event = OrderEvent.objects.get(order=order)
+    event = OrderEvent.objects.get(order=order, type="order.status_changed")
     assert (event.recipient_id, event.old_status, event.new_status) == (
         customer.pk,
         "pending",

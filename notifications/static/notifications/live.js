@@ -160,8 +160,10 @@
       void entry.row.offsetWidth; // restart the highlight animation
       entry.row.classList.add("flash");
     }
+    if (event.type === "order.created") entry.row.classList.add("new-order");
     if (isNew) {
-      // An order placed after the page loaded: fetch its customer and total.
+      // An order placed after the page loaded (its order.created event, for staff and on the
+      // customer's other tabs): fetch its customer and total.
       api(s, "/orders/" + event.order_id + "/")
         .then((order) => fillDetails(entry, order))
         .catch(() => {});
