@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from catalog.models import StockMovement
-from notifications.models import OrderEvent
+from notifications.models import EmailDelivery, OrderEvent
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,8 @@ def test_one_order_in_each_status_then_nothing_twice() -> None:
     call_command("load_demo_catalog", "--no-progress", stdout=StringIO())
     assert "5 for 'demo_customer'" in run()
     customer = User.objects.get(username="demo_customer")
-    assert not customer.has_usable_password()
+    assert (customer.has_usable_password(), customer.email) == (False, "")
+    assert not EmailDelivery.objects.exists()
     orders = Order.objects.filter(customer=customer).order_by("id")
     assert [o.status for o in orders] == [
         "pending",
