@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as a script: bench/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import phases, profile, reference_stage, report, webhooks
-from bench.stack import Stack, StepError, log
+from bench.stack import Stack, StepError, log, worker_argv
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -47,9 +47,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sockets", type=int, help="sockets held (default 2000)")
     p.add_argument(
         "--worker-pool",
-        choices=("solo", "prefork"),
-        default="solo",
-        help="Celery pool: solo (default, lower latency here) or prefork -c 2",
+        choices=("procfile", "solo", "prefork", "threads"),
+        default="procfile",
+        help="the socket worker: as the Procfile runs it (default), or another pool to compare "
+        "(solo, prefork -c 2, threads -c 4)",
     )
     p.add_argument("--no-scale-out", action="store_true", help="skip 2 uvicorn + 2 workers")
     p.add_argument(
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": report.machine(),
             "smoke": a.smoke,
             "duration": a.duration,
-            "worker_pool": "solo" if a.worker_pool == "solo" else "prefork -c 2",
+            "worker_pool": " ".join(worker_argv("worker", a.worker_pool)[1:]),
             "nofile": nofile,
         }
     }

@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -26,6 +27,37 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 PYTHON = str(BIN / "python")
+
+
+def procfile_argv(name: str) -> list[str]:
+    """The Procfile's command for process `name`, split as a shell would (the bench measures
+    what operators run; `.venv/bin/...` resolves from the project root, the processes' cwd)."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        head, _, command = line.partition(":")
+        if head.strip() == name:
+            return [str(ROOT / a) if a.startswith(".venv/") else a for a in shlex.split(command)]
+    raise StepError(f"the Procfile has no {name!r} process")
+
+
+# Pools to compare the shipped socket worker with (`--worker-pool`).
+POOLS = {
+    "solo": ["-P", "solo"],
+    "prefork": ["-P", "prefork", "-c", "2"],
+    "threads": ["-P", "threads", "-c", "4"],
+}
+
+
+def worker_argv(name: str, pool: str = "procfile") -> list[str]:
+    """A Celery worker's command: the Procfile's line `name` as shipped, or for the socket
+    worker (`worker`) the same line with another pool."""
+    argv = procfile_argv(name)
+    if name != "worker" or pool == "procfile":
+        return argv
+    shipped = [i for i, a in enumerate(argv) if a in ("-P", "--pool", "-c", "--concurrency")]
+    kept = [a for i, a in enumerate(argv) if i not in shipped and i - 1 not in shipped]
+    return kept + POOLS[pool]
+
+
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 REF_REDIS_URL = os.environ.get("BENCH_REF_REDIS_URL", "redis://127.0.0.1:6379/7")
@@ -131,7 +163,7 @@ class Stack:
     ws_token_in = "subprotocol"  # how a socket carries its token (see aclient.ws_connect)
     tables = {"product": "catalog_product", "order": "orders_order", "item": "orders_orderitem"}
 
-    def __init__(self, *, worker_pool: str = "solo", keep_logs: bool = False):
+    def __init__(self, *, worker_pool: str = "procfile", keep_logs: bool = False):
         self.worker_pool = worker_pool
         self.keep_logs = keep_logs
         self.db_name = f"{self.db_prefix}_{os.getpid()}"
@@ -279,26 +311,13 @@ class Stack:
             self.procs.remove(p)  # stopped on purpose: no longer checked by check_alive()
         self.workers.clear()
 
+    def worker_argv(self, name: str) -> list[str]:
+        return worker_argv(name, self.worker_pool)
+
     def start_workers(self, count: int = 1) -> None:
         for i in range(len(self.workers), len(self.workers) + count):
-            pool = ["-P", "solo"] if self.worker_pool == "solo" else ["-P", "prefork", "-c", "2"]
-            p = self._spawn(
-                f"worker{i}",
-                [
-                    str(BIN / "celery"),
-                    "-A",
-                    "celery_app",
-                    "worker",
-                    *pool,
-                    "-l",
-                    "warning",
-                    "-n",
-                    f"bench{os.getpid()}-{i}@%h",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                ],
-            )
+            # The Procfile's worker, named apart so two can run side by side.
+            p = self._spawn(f"worker{i}", [*self.worker_argv("worker"), "-n", f"bench{i}@%h"])
             self.workers.append(p)
         time.sleep(1.0)
         for p in self.workers:
@@ -310,28 +329,7 @@ class Stack:
         """The `notify` queue's worker (fan-out, e-mail, webhooks), as in the Procfile; once."""
         if self.notify is not None:
             return
-        p = self.notify = self._spawn(
-            "notify",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "celery_app",
-                "worker",
-                "-Q",
-                "notify",
-                "-P",
-                "threads",
-                "-c",
-                "8",
-                "-l",
-                "warning",
-                "-n",
-                f"bench{os.getpid()}-notify@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-        )
+        p = self.notify = self._spawn("notify", self.worker_argv("notify"))
         time.sleep(1.0)
         if not p.alive():
             raise StepError(f"{p.name} exited at start:\n{p.tail()}")
