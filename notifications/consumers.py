@@ -44,12 +44,13 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
     _expiry: asyncio.TimerHandle | None
     _expiry_task: asyncio.Future[None] | None = None
     counted = False  # whether this socket is in the open-connections gauge
+    accepted: bool
 
     async def connect(self) -> None:
         self.groups_joined, self.closing, self._expiry = [], False, None
         self.sid = self.token_key = None
         self.staff = False
-        await self.accept(subprotocol=self.scope.get("subprotocol"))
+        self.accepted = False
         WEBSOCKETS_OPEN.inc()
         self.counted = True
         raw = self.scope.get("access_token")
@@ -73,6 +74,14 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
         # Every event goes to its owner's group and to the staff group: a member of both (staff
         # with their own orders) would hear each of those events twice.
         await self._join(STAFF_GROUP if user.is_staff else user_group(user.pk))
+        # Accepted only once subscribed: a client that sees the socket open hears every event
+        # committed from then on (what came before, it catches up on through the API).
+        await self._accept()
+
+    async def _accept(self) -> None:
+        if not self.accepted:
+            self.accepted = True
+            await self.accept(subprotocol=self.scope.get("subprotocol"))
 
     async def _join(self, group: str) -> None:
         self.groups_joined.append(group)
@@ -92,6 +101,8 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
             return
         self.closing = True
         await self._leave_groups()
+        # Accept-then-close, so clients (browsers too) can read why: the code and reason.
+        await self._accept()
         await self.close(code=code, reason=reason[:120])
 
     def _expired(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 from django.utils import timezone
@@ -193,6 +194,24 @@ def test_customer_hears_its_own_order_and_not_anothers():
         assert await hears_nothing(mine)
         await mine.disconnect()
         await theirs.disconnect()
+
+    run(scenario)
+
+
+def test_an_open_socket_is_already_subscribed():
+    """The socket is accepted only once it is in its groups: a message sent to them the moment
+    the client sees it open is heard (it used to join them after a database lookup)."""
+    owner = UserFactory()
+    token = access_for(owner)
+
+    async def scenario() -> None:
+        ws = socket(token=token)
+        assert (await ws.connect())[0]
+        layer = get_channel_layer()
+        event = {"id": 1, "type": "order.created"}
+        await layer.group_send(user_group(owner.pk), {"type": "order.event", "event": event})
+        assert await ws.receive_json_from(timeout=2) == event
+        await ws.disconnect()
 
     run(scenario)
 
