@@ -201,13 +201,14 @@ def test_customer_hears_its_own_order_and_not_anothers():
 def test_an_open_socket_is_already_subscribed():
     """The socket is accepted only once it is in its groups: a message sent to them the moment
     the client sees it open is heard (it used to join them after a database lookup)."""
-    owner = UserFactory()
+    owner: Any = UserFactory()
     token = access_for(owner)
 
     async def scenario() -> None:
         ws = socket(token=token)
         assert (await ws.connect())[0]
         layer = get_channel_layer()
+        assert layer is not None
         event = {"id": 1, "type": "order.created"}
         await layer.group_send(user_group(owner.pk), {"type": "order.event", "event": event})
         assert await ws.receive_json_from(timeout=2) == event
