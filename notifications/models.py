@@ -86,11 +86,9 @@ class DeliveryStatus(models.TextChoices):
     DEAD = "dead", "Dead"  # every attempt of the schedule failed
 
 
-class EmailDelivery(models.Model):
-    """One e-mail of one event to one address: unique, so a retried task never sends twice."""
+class Delivery(models.Model):
+    """What every channel's delivery row keeps: its state, its attempts and when to try next."""
 
-    event = models.ForeignKey(OrderEvent, on_delete=models.CASCADE, related_name="emails")
-    recipient = models.EmailField()
     status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
@@ -100,6 +98,16 @@ class EmailDelivery(models.Model):
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class EmailDelivery(Delivery):
+    """One e-mail of one event to one address: unique, so a retried task never sends twice."""
+
+    event = models.ForeignKey(OrderEvent, on_delete=models.CASCADE, related_name="emails")
+    recipient = models.EmailField()
 
     class Meta:
         ordering = ["-id"]
@@ -141,23 +149,14 @@ class WebhookEndpoint(models.Model):
         return f"webhook {self.pk}: {self.url}"
 
 
-class WebhookDelivery(models.Model):
+class WebhookDelivery(Delivery):
     """One event to one endpoint, through all its attempts (each kept as a WebhookAttempt)."""
 
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
     event = models.ForeignKey(OrderEvent, on_delete=models.CASCADE, related_name="webhooks")
-    status = models.CharField(
-        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
-    )
-    attempts = models.PositiveIntegerField(default=0)
-    # Also the lease: a sender claims the row by moving this into the future.
-    next_attempt_at = models.DateTimeField()
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
-    last_error = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
