@@ -26,6 +26,36 @@ api = NinjaAPI(
         "`Authorization: Bearer <access>` from `POST /api/token/`."
     ),
     urls_namespace="api",
+    openapi_extra={
+        "tags": [
+            {
+                "name": "accounts",
+                "description": "Registration, signing in and out (JWT access and refresh tokens, "
+                "rotated on refresh), password changes and the caller's account.",
+            },
+            {
+                "name": "catalog",
+                "description": "Categories and products: anyone reads (staff also see inactive "
+                "products), staff write. Product edits are conditional on the `ETag`; stock "
+                "changes go through the stock ledger.",
+            },
+            {
+                "name": "orders",
+                "description": "Checkout (idempotent with `Idempotency-Key`, never oversells), "
+                "the caller's orders, staff status changes and the owner's cancel.",
+            },
+            {
+                "name": "notifications",
+                "description": "The caller's order events (the catch-up feed of the WebSocket "
+                "`ws/orders/`) and, for staff, deliveries that used up their attempts.",
+            },
+            {
+                "name": "webhooks",
+                "description": "Staff register endpoints that receive order events as signed "
+                "(Standard Webhooks) POSTs, and inspect or retry their deliveries.",
+            },
+        ]
+    },
 )
 
 api.add_router("/", "accounts.api.router")
