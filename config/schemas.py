@@ -48,7 +48,8 @@ DecimalString = Annotated[
 
 
 # Public operations that also accept a token (staff then see inactive products). Ninja lists
-# the operation's own scheme and appends this alternative: "no authentication" ({}).
+# the operation's own scheme (BearerAuth) and appends this alternative, "no authentication":
+# `"security": [{"BearerAuth": []}, {}]`.
 OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 
 

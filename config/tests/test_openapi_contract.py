@@ -78,3 +78,20 @@ def test_every_tag_is_described() -> None:
     used = {tag for _, _, spec in OPERATIONS for tag in spec.get("tags", [])}
     assert used <= set(described)
     assert all(text.strip() for text in described.values())
+
+
+def test_one_bearer_scheme_and_optional_auth_per_operation() -> None:
+    schema = api.get_openapi_schema()
+    assert schema["components"]["securitySchemes"] == {
+        "BearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "The `access` token from `POST /api/token/` (or a refresh of it).",
+        }
+    }
+    securities = {_name(op): op[2].get("security") for op in OPERATIONS}
+    assert securities["GET /api/products/"] == [{"BearerAuth": []}, {}]
+    assert securities["GET /api/products/{product_id}/"] == [{"BearerAuth": []}, {}]
+    assert securities["GET /api/me/"] == [{"BearerAuth": []}]
+    assert securities["POST /api/token/"] is None
