@@ -5,7 +5,7 @@ password change, and the caller."""
 
 from ninja import Router, Status
 
-from config.errors import DomainError
+from config.errors import NotAuthenticated
 from config.schemas import errors
 
 from . import selectors, services
@@ -96,7 +96,7 @@ def token_verify(request: AuthedRequest, payload: VerifyIn):
     Anyone may call it. Errors: 400 `bad_request`, 401 `token_invalid`, 422 `validation_error`.
     """
     if not selectors.token_is_valid(payload.token):
-        raise DomainError("Token is invalid or expired.", code="token_invalid", status=401)
+        raise NotAuthenticated("Token is invalid or expired.", code="token_invalid")
     return {"detail": "Token is valid."}
 
 

@@ -8,10 +8,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
-from config.errors import PermissionDenied
+from config.errors import NotAuthenticated, PermissionDenied
 
 from .models import User
-from .selectors import NotAuthenticated, user_from_access_token
+from .selectors import user_from_access_token
 from .throttles import (
     ClientIPThrottle as ClientIPThrottle,
 )  # its home was here: keep imports working

@@ -39,7 +39,7 @@ router = Router(tags=["catalog"])
 def category_list(request: AuthedRequest):
     """Every category, by name, a page at a time.
 
-    Anyone may call it (no token). Errors: 422 `validation_error` (a bad `page` or `page_size`).
+    Anyone may call it (no token). Errors: 422 `validation_error` (a bad page or page size).
     """
     return selectors.category_list()
 

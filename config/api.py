@@ -106,7 +106,8 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(DjangoValidationError)
 def on_django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
-    return _error(request, 422, exc.messages, "validation_error")
+    problems = [{"loc": [], "msg": message, "type": "invalid"} for message in exc.messages]
+    return _error(request, 422, problems, "validation_error")
 
 
 @api.exception_handler(SuspiciousOperation)

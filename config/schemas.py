@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import Field, WithJsonSchema, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, create_model, field_validator, model_validator
+
+from .errors import codes_for
 
 # Primary keys are 64-bit; a larger number must be a 422, not a database overflow.
 MAX_ID = 2**63 - 1
@@ -36,9 +38,54 @@ class ErrorOut(Schema):
     code: str
 
 
-def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
+class ValidationProblem(Schema):
+    """One reason a request was refused with 422: where (`loc`), what (`msg`), which rule."""
+
+    loc: list[str | int] = Field(
+        description="Where: e.g. ['body', 'payload', 'price'], ['query', 'page'].",
+        examples=[["body", "payload", "price"]],
+    )
+    msg: str = Field(examples=["Input should be greater than 0"])
+    type: str = Field(description="The rule refused, e.g. `greater_than`, `missing`.")
+
+
+def _error_schema(name: str, status: int, doc: str) -> type[Schema]:
+    """The body of one error status: its `code` is one of the codes the API answers it with."""
+    codes = codes_for(status)
+    enum: dict[str, Any] = {"enum": codes}
+    code_type: Any = Literal[tuple(codes)]  # type: ignore[valid-type]
+    detail: Any = (list[ValidationProblem], ...) if status == 422 else (str, ...)
+    return create_model(
+        name,
+        __base__=Schema,
+        __doc__=doc,
+        detail=detail,
+        # `enum` even for a single code (pydantic says `const`): clients read one key.
+        code=(code_type, Field(examples=[codes[-1]], json_schema_extra=enum)),
+    )
+
+
+# One named schema per status, so a front end can switch on `code` with the full list at hand.
+ERROR_SCHEMAS: dict[int, type[Schema]] = {
+    400: _error_schema("BadRequestError", 400, "The request cannot be understood or is refused."),
+    401: _error_schema("NotAuthenticatedError", 401, "No valid credentials (or token) sent."),
+    403: _error_schema("PermissionDeniedError", 403, "The caller may not do this."),
+    404: _error_schema("NotFoundError", 404, "No such resource (or not the caller's)."),
+    409: _error_schema("ConflictError", 409, "The current state of the data refuses it."),
+    412: _error_schema("PreconditionFailedError", 412, "The `If-Match` no longer matches."),
+    422: _error_schema(
+        "ValidationFailedError", 422, "The input is refused: every problem with where it is."
+    ),
+    429: _error_schema("ThrottledError", 429, "Too many requests: retry after `Retry-After`."),
+    503: _error_schema(
+        "ServiceUnavailableError", 503, "Temporarily unavailable: retry after `Retry-After`."
+    ),
+}
+
+
+def errors(*statuses: int) -> dict[int, type[Schema]]:
     """Document the error statuses an operation can answer with."""
-    return dict.fromkeys(statuses, ErrorOut)
+    return {status: ERROR_SCHEMAS.get(status, ErrorOut) for status in statuses}
 
 
 # Output amounts (prices, totals): always rendered as a decimal string.

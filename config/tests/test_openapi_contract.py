@@ -7,6 +7,7 @@ these fails here rather than in `make fuzz`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -16,11 +17,13 @@ from config.api import api
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 
+SCHEMA = api.get_openapi_schema()
+
+
 def _operations() -> list[tuple[str, str, dict[str, Any]]]:
-    schema = api.get_openapi_schema()
     return [
         (method.upper(), path, operation)
-        for path, operations in schema["paths"].items()
+        for path, operations in SCHEMA["paths"].items()
         for method, operation in operations.items()
         if method in METHODS
     ]
@@ -95,3 +98,43 @@ def test_one_bearer_scheme_and_optional_auth_per_operation() -> None:
     assert securities["GET /api/products/{product_id}/"] == [{"BearerAuth": []}, {}]
     assert securities["GET /api/me/"] == [{"BearerAuth": []}]
     assert securities["POST /api/token/"] is None
+
+
+def _described_codes(description: str) -> dict[int, set[str]]:
+    """{status: codes} from the "Errors: 400 `bad_request`, 409 `a` or `b`" part."""
+    listed: dict[int, set[str]] = {}
+    status = None
+    for token in re.findall(r"\b([1-5]\d\d)\b|`([a-z_]+)`", description.split("Errors:", 1)[1]):
+        if token[0]:
+            status = int(token[0])
+            listed.setdefault(status, set())
+        elif status is not None:
+            listed[status].add(token[1])
+    return listed
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=_name)
+def test_the_codes_an_operation_describes_are_in_its_documented_responses(
+    operation: Operation,
+) -> None:
+    _, _, spec = operation
+    for status, codes in _described_codes(spec["description"]).items():
+        assert status in spec["responses"], f"{status} is described but not documented"
+        ref = spec["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+        code = SCHEMA["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]["code"]
+        enum = code["enum"] if "enum" in code else [code["const"]]
+        assert codes <= set(enum), f"{status}: {codes - set(enum)} missing from {ref}"
+    error_statuses = {status for status in spec["responses"] if int(status) >= 400}
+    assert error_statuses <= set(_described_codes(spec["description"]))
+
+
+def test_the_422_body_is_typed() -> None:
+    schemas = api.get_openapi_schema()["components"]["schemas"]
+    detail = schemas["ValidationFailedError"]["properties"]["detail"]
+    assert detail["items"] == {"$ref": "#/components/schemas/ValidationProblem"}
+    problem = schemas["ValidationProblem"]
+    assert problem["required"] == ["loc", "msg", "type"]
+    assert problem["properties"]["loc"]["items"] == {
+        "anyOf": [{"type": "string"}, {"type": "integer"}]
+    }
+    assert schemas["NotFoundError"]["properties"]["detail"]["type"] == "string"
