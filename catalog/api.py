@@ -9,7 +9,7 @@ from ninja.pagination import paginate
 from accounts.auth import AuthedRequest, jwt_auth, optional_jwt_auth, require_staff
 from config.conditional import if_match_versions, version_etag
 from config.pagination import Pagination
-from config.schemas import OPTIONAL_AUTH, errors
+from config.schemas import ETAG_HEADER, OPTIONAL_AUTH, errors, response_headers
 
 from . import selectors, services, stock
 from .models import Product
@@ -172,7 +172,7 @@ def _with_etag(response: HttpResponse, product: Product) -> Product:
     "/products/{product_id}/",
     response={200: ProductOut, **errors(401, 404, 422)},
     auth=optional_jwt_auth,
-    openapi_extra=OPTIONAL_AUTH,
+    openapi_extra={**OPTIONAL_AUTH, **response_headers({"ETag": ETAG_HEADER}, 200)},
     summary="Get a product",
 )
 def product_detail(request: AuthedRequest, response: HttpResponse, product_id: int):
@@ -189,6 +189,7 @@ def product_detail(request: AuthedRequest, response: HttpResponse, product_id: i
     "/products/",
     response={201: ProductOut, **errors(400, 401, 403, 409, 422)},
     auth=jwt_auth,
+    openapi_extra=response_headers({"ETag": ETAG_HEADER}, 201),
     summary="Create a product",
 )
 def product_create(request: AuthedRequest, response: HttpResponse, payload: ProductIn):
@@ -208,6 +209,7 @@ def product_create(request: AuthedRequest, response: HttpResponse, payload: Prod
     "/products/{product_id}/",
     response={200: ProductOut, **errors(400, 401, 403, 404, 409, 412, 422)},
     auth=jwt_auth,
+    openapi_extra=response_headers({"ETag": ETAG_HEADER}, 200),
     summary="Replace a product",
 )
 def product_replace(
@@ -238,6 +240,7 @@ def product_replace(
     "/products/{product_id}/",
     response={200: ProductOut, **errors(400, 401, 403, 404, 409, 412, 422)},
     auth=jwt_auth,
+    openapi_extra=response_headers({"ETag": ETAG_HEADER}, 200),
     summary="Edit a product",
 )
 def product_patch(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
@@ -12,12 +13,26 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from .errors import DomainError
+from .schemas import document_common_headers
 
 logger = logging.getLogger(__name__)
 
-api = NinjaAPI(
+
+class ShopAPI(NinjaAPI):
+    """The NinjaAPI whose schema also documents the headers every answer carries."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        document_common_headers(schema)
+        return schema
+
+
+api = ShopAPI(
     title="Shop API",
     version="1.0.0",
     description=(

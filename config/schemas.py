@@ -88,6 +88,43 @@ def errors(*statuses: int) -> dict[int, type[Schema]]:
     return {status: ERROR_SCHEMAS.get(status, ErrorOut) for status in statuses}
 
 
+# Response headers, as the OpenAPI schema documents them.
+REQUEST_ID_HEADER = {
+    "description": "The request's id (the client's own `X-Request-ID` if it sent a sane one): "
+    "quote it when reporting a problem; a 500's body carries it too.",
+    "schema": {"type": "string"},
+}
+RETRY_AFTER_HEADER = {
+    "description": "How many seconds to wait before retrying.",
+    "schema": {"type": "integer", "minimum": 1},
+}
+ETAG_HEADER = {
+    "description": 'The product\'s version, e.g. `"v3"`: send it back as `If-Match` to edit.',
+    "schema": {"type": "string", "examples": ['"v3"']},
+}
+IDEMPOTENT_REPLAYED_HEADER = {
+    "description": "`true` when the answer is the order first placed with this "
+    "`Idempotency-Key` (a retry), not a new one.",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
+
+def response_headers(headers: dict[str, dict[str, Any]], *statuses: int) -> dict[str, Any]:
+    """`openapi_extra` documenting response headers of an operation's given statuses."""
+    return {"responses": {status: {"headers": dict(headers)} for status in statuses}}
+
+
+def document_common_headers(schema: dict[str, Any]) -> None:
+    """Every answer carries `X-Request-ID`; every 429 and 503 a `Retry-After`."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for status, response in operation["responses"].items():
+                headers = response["headers"] = dict(response.get("headers", {}))
+                headers.setdefault("X-Request-ID", REQUEST_ID_HEADER)
+                if int(status) in (429, 503):
+                    headers.setdefault("Retry-After", RETRY_AFTER_HEADER)
+
+
 # Output amounts (prices, totals): always rendered as a decimal string.
 DecimalString = Annotated[
     Decimal, WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"})

@@ -10,7 +10,7 @@ from accounts.auth import AuthedRequest, jwt_auth, require_staff
 from config.errors import DomainError
 from config.metrics import checkout_outcome
 from config.pagination import Pagination
-from config.schemas import errors
+from config.schemas import IDEMPOTENT_REPLAYED_HEADER, errors, response_headers
 
 from . import selectors, services
 from .schemas import OrderIn, OrderListFilters, OrderOut, OrderStatusIn
@@ -21,6 +21,7 @@ router = Router(tags=["orders"], auth=jwt_auth)
 @router.post(
     "/orders/",
     response={200: OrderOut, 201: OrderOut, **errors(400, 401, 409, 422)},
+    openapi_extra=response_headers({"Idempotent-Replayed": IDEMPOTENT_REPLAYED_HEADER}, 200),
     summary="Place an order",
 )
 def order_create(

@@ -138,3 +138,21 @@ def test_the_422_body_is_typed() -> None:
         "anyOf": [{"type": "string"}, {"type": "integer"}]
     }
     assert schemas["NotFoundError"]["properties"]["detail"]["type"] == "string"
+
+
+def _headers(path: str, method: str, status: int) -> set[str]:
+    return set(SCHEMA["paths"][path][method]["responses"][status].get("headers", {}))
+
+
+def test_response_headers_are_documented() -> None:
+    assert "Idempotent-Replayed" in _headers("/api/orders/", "post", 200)
+    assert "Idempotent-Replayed" not in _headers("/api/orders/", "post", 201)
+    for method, status in (("get", 200), ("put", 200), ("patch", 200)):
+        assert "ETag" in _headers("/api/products/{product_id}/", method, status)
+    assert "ETag" in _headers("/api/products/", "post", 201)
+    assert "Retry-After" in _headers("/api/token/", "post", 429)
+    assert "Retry-After" in _headers("/api/token/refresh/", "post", 503)
+    assert "Retry-After" not in _headers("/api/token/", "post", 200)
+    for _, _, spec in OPERATIONS:
+        for response in spec["responses"].values():
+            assert "X-Request-ID" in response["headers"]
