@@ -5,12 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from config.schemas import InputSchema
 
 
 class RegisterIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "alice",
+                    "password": "correct-horse-battery",
+                    "email": "alice@example.com",
+                }
+            ]
+        }
+    )
+
     username: str = Field(min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")
     # Django's validators still apply (no common, numeric-only or username-like passwords).
     password: str = Field(min_length=8, max_length=128)
@@ -26,6 +38,10 @@ class UserOut(Schema):
 
 
 class TokenObtainIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"username": "alice", "password": "correct-horse-battery"}]}
+    )
+
     username: str = Field(min_length=1, max_length=150)
     password: str = Field(min_length=1, max_length=128)
 
@@ -36,14 +52,38 @@ class TokenPairOut(Schema):
 
 
 class RefreshIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"refresh": "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"}
+            ]
+        }
+    )
+
     refresh: str = Field(min_length=1, max_length=4096)
 
 
 class VerifyIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"token": "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl"}
+            ]
+        }
+    )
+
     token: str = Field(min_length=1, max_length=4096)
 
 
 class PasswordChangeIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"old_password": "correct-horse-battery", "new_password": "staple-tower-lantern"}
+            ]
+        }
+    )
+
     old_password: str = Field(min_length=1, max_length=128)
     # Django's validators still apply, as at registration.
     new_password: str = Field(min_length=8, max_length=128)

@@ -127,7 +127,8 @@ def document_common_headers(schema: dict[str, Any]) -> None:
 
 # Output amounts (prices, totals): always rendered as a decimal string.
 DecimalString = Annotated[
-    Decimal, WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"})
+    Decimal,
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "examples": ["24.90"]}),
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from config.schemas import InputSchema
 
@@ -34,6 +34,19 @@ DeliveryState = Literal["pending", "succeeded", "failed", "dead"]
 
 
 class WebhookEndpointIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://erp.example.com/hooks",
+                    "events": ["order.created", "order.status_changed"],
+                    "description": "ERP sync",
+                    "is_active": True,
+                }
+            ]
+        }
+    )
+
     url: str = Field(min_length=1, max_length=2000, examples=["https://erp.example.com/hooks"])
     events: list[EventName] = Field(min_length=1, max_length=2)
     description: str = Field(default="", max_length=500)
@@ -41,6 +54,10 @@ class WebhookEndpointIn(InputSchema):
 
 
 class WebhookEndpointPatch(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"is_active": True}, {"events": ["order.status_changed"]}]}
+    )
+
     url: str | None = Field(default=None, min_length=1, max_length=2000)
     events: list[EventName] | None = Field(default=None, min_length=1, max_length=2)
     description: str | None = Field(default=None, max_length=500)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from config.schemas import DbId, DecimalString, InputSchema
 
@@ -19,6 +19,14 @@ class OrderLineIn(InputSchema):
 
 
 class OrderIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"items": [{"product_id": 1, "quantity": 2}, {"product_id": 3, "quantity": 1}]}
+            ]
+        }
+    )
+
     items: list[OrderLineIn] = Field(min_length=1, max_length=MAX_LINES)
 
 
@@ -52,6 +60,8 @@ class OrderOut(Schema):
 
 
 class OrderStatusIn(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "processing"}]})
+
     status: OrderStatus
 
 

@@ -10,9 +10,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import jsonschema_rs
 import pytest
 
+from accounts import schemas as accounts_schemas
+from catalog import schemas as catalog_schemas
 from config.api import api
+from config.schemas import InputSchema
+from notifications import schemas as notifications_schemas
+from orders import schemas as orders_schemas
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -156,3 +162,73 @@ def test_response_headers_are_documented() -> None:
     for _, _, spec in OPERATIONS:
         for response in spec["responses"].values():
             assert "X-Request-ID" in response["headers"]
+
+
+def _examples(node: Any, where: str) -> list[tuple[str, dict[str, Any], Any]]:
+    """(where, schema, example) for every `examples` entry anywhere in a schema."""
+    found = []
+    if isinstance(node, dict):
+        for example in node.get("examples", []) if isinstance(node.get("examples"), list) else []:
+            found.append((where, node, example))
+        for key, value in node.items():
+            if key != "examples":
+                found += _examples(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _examples(value, f"{where}/{i}")
+    return found
+
+
+EXAMPLES = _examples(SCHEMA["components"]["schemas"], "#/components/schemas")
+INPUT_MODELS = {
+    name: model
+    for module in (accounts_schemas, catalog_schemas, orders_schemas, notifications_schemas)
+    for name, model in vars(module).items()
+    if isinstance(model, type) and issubclass(model, InputSchema)
+}
+REQUEST_SCHEMAS = sorted(
+    {
+        op[2]["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        for op in WITH_BODY
+    }
+)
+
+
+@pytest.mark.parametrize(("where", "schema", "example"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_every_documented_example_validates_against_its_schema(
+    where: str, schema: dict[str, Any], example: Any
+) -> None:
+    # The schema with the document's components beside it, so its $refs resolve.
+    rooted = {**schema, "components": SCHEMA["components"]}
+    errors = [
+        error.message for error in jsonschema_rs.Draft202012Validator(rooted).iter_errors(example)
+    ]
+    assert errors == [], f"{where}: {example!r}"
+
+
+@pytest.mark.parametrize("name", REQUEST_SCHEMAS)
+def test_every_request_body_has_an_example_its_model_accepts(name: str) -> None:
+    examples = SCHEMA["components"]["schemas"][name].get("examples")
+    assert examples, f"{name} has no example"
+    model = INPUT_MODELS[name]
+    for example in examples:
+        model.model_validate(example)  # the model's own checks too (e.g. one of delta or set)
+
+
+def test_example_amounts_are_decimal_strings_and_not_negative() -> None:
+    amounts = [
+        e
+        for where, schema, e in EXAMPLES
+        if schema.get("type") == "string" and "pattern" in schema and "[0-9]" in schema["pattern"]
+    ]
+    assert amounts
+    for amount in amounts:
+        assert re.fullmatch(r"[0-9]+\.[0-9]{2}", amount), amount
+
+
+def test_schema_names_are_meaningful() -> None:
+    names = set(SCHEMA["components"]["schemas"])
+    generic = {"Input", "Output", "Schema", "Model", "Body", "Paged", "Page"}
+    assert not names & generic
+    assert all(not name.startswith(("Input", "Body", "Response")) for name in names)
+    assert {"PagedProductOut", "PageQuery", "ValidationFailedError"} <= names
