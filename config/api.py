@@ -16,19 +16,21 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 
 from .errors import DomainError
-from .schemas import document_common_headers
+from .schemas import document_common_headers, document_error_codes
 
 logger = logging.getLogger(__name__)
 
 
 class ShopAPI(NinjaAPI):
-    """The NinjaAPI whose schema also documents the headers every answer carries."""
+    """The NinjaAPI whose schema also documents the headers every answer carries and, per
+    operation, the error codes it can answer (from its description)."""
 
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
     ) -> OpenAPISchema:
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         document_common_headers(schema)
+        document_error_codes(schema)
         return schema
 
 

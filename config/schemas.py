@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -112,6 +113,38 @@ IDEMPOTENT_REPLAYED_HEADER = {
 def response_headers(headers: dict[str, dict[str, Any]], *statuses: int) -> dict[str, Any]:
     """`openapi_extra` documenting response headers of an operation's given statuses."""
     return {"responses": {status: {"headers": dict(headers)} for status in statuses}}
+
+
+def described_error_codes(description: str) -> dict[int, list[str]]:
+    """{status: codes} read from an operation description's last sentence, which by convention
+    lists them: "Errors: 400 `bad_request`, 409 `slug_taken` or `category_exists`, ..."."""
+    listed: dict[int, list[str]] = {}
+    status = None
+    _, found, errors_part = description.rpartition("Errors:")
+    for number, code in re.findall(r"\b([1-5]\d\d)\b|`([a-z_]+)`", errors_part if found else ""):
+        if number:
+            status = int(number)
+            listed.setdefault(status, [])
+        elif status is not None and code not in listed[status]:
+            listed[status].append(code)
+    return listed
+
+
+def document_error_codes(schema: dict[str, Any]) -> None:
+    """Narrow each error response's `code` to the codes its operation's description lists, so
+    the description a person reads and the enum a client generates from are one text."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            described = described_error_codes(operation.get("description", ""))
+            for status, response in operation["responses"].items():
+                codes = described.get(int(status))
+                content = response.get("content", {}).get("application/json")
+                if not codes or content is None or int(status) < 400:
+                    continue
+                content["schema"] = {
+                    "allOf": [content["schema"]],
+                    "properties": {"code": {"enum": codes}},
+                }
 
 
 def document_common_headers(schema: dict[str, Any]) -> None:
