@@ -4,10 +4,16 @@ status it is answered with, so the OpenAPI enums never miss one a client can rec
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, OperationalError
+from django.test import RequestFactory
 
+from config import api as api_module
 from config import edges, errors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +98,34 @@ def test_a_field_refusal_has_the_shape_of_a_schema_422() -> None:
     assert exc.detail == [
         {"loc": ["body", "url"], "msg": "Refused.", "type": "webhook_url_refused"}
     ]
+
+
+def _body(response: Any) -> dict[str, Any]:
+    return json.loads(response.content)
+
+
+def test_database_text_never_reaches_the_client() -> None:
+    request = RequestFactory().post("/api/products/")
+    request.request_id = "req-1"  # type: ignore[attr-defined]
+    sql = 'duplicate key value violates unique constraint "catalog_product_slug_key"'
+    unexpected = api_module.on_unexpected(request, IntegrityError(sql))
+    assert (unexpected.status_code, _body(unexpected)) == (
+        500,
+        {"detail": "Internal server error.", "code": "server_error", "request_id": "req-1"},
+    )
+    down = api_module.on_database_unavailable(request, OperationalError("FATAL: " + sql))
+    assert down.status_code == 503
+    assert _body(down)["code"] == "service_unavailable"
+    assert "constraint" not in down.content.decode()
+
+
+def test_a_django_validation_error_is_a_typed_422() -> None:
+    request = RequestFactory().post("/api/register/")
+    response = api_module.on_django_validation_error(request, DjangoValidationError("Too short."))
+    assert (response.status_code, _body(response)) == (
+        422,
+        {
+            "detail": [{"loc": [], "msg": "Too short.", "type": "invalid"}],
+            "code": "validation_error",
+        },
+    )
