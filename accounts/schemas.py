@@ -30,6 +30,20 @@ class RegisterIn(InputSchema):
 
 
 class UserOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "username": "alice",
+                    "email": "alice@example.com",
+                    "is_staff": False,
+                    "date_joined": "2026-03-14T09:26:53Z",
+                }
+            ]
+        }
+    )
+
     id: int
     username: str
     email: str
@@ -47,6 +61,17 @@ class TokenObtainIn(InputSchema):
 
 
 class TokenPairOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access": "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl",
+                    "refresh": "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl",
+                }
+            ]
+        }
+    )
+
     access: str
     refresh: str
 

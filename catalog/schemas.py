@@ -16,6 +16,10 @@ from .models import MAX_STOCK, StockMovementKind
 
 
 class CategoryOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": 1, "name": "Lamps", "slug": "lamps"}]}
+    )
+
     id: int
     name: str
     slug: str
@@ -45,6 +49,26 @@ class CategoryRef(Schema):
 
 
 class ProductOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 42,
+                    "name": "Brass desk lamp",
+                    "slug": "brass-desk-lamp",
+                    "description": "Warm light, adjustable arm.",
+                    "price": "24.90",
+                    "stock": 12,
+                    "is_active": True,
+                    "category": {"id": 1, "name": "Lamps"},
+                    "version": 3,
+                    "created_at": "2026-03-14T09:26:53Z",
+                    "updated_at": "2026-03-14T09:26:53Z",
+                }
+            ]
+        }
+    )
+
     id: int
     name: str
     slug: str
@@ -162,6 +186,24 @@ class StockChangeIn(InputSchema):
 
 
 class StockMovementOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 318,
+                    "product_id": 42,
+                    "kind": "adjustment",
+                    "delta": 20,
+                    "stock_after": 32,
+                    "reason": "Delivery from the supplier",
+                    "order_id": None,
+                    "created_by_id": 1,
+                    "created_at": "2026-03-14T09:26:53Z",
+                }
+            ]
+        }
+    )
+
     id: int
     product_id: int
     kind: StockMovementKind

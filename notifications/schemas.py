@@ -15,6 +15,21 @@ from .models import EmailDelivery, OrderEvent
 
 
 class OrderEventOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5012,
+                    "type": "order.status_changed",
+                    "order_id": 1001,
+                    "old_status": "pending",
+                    "new_status": "processing",
+                    "changed_at": "2026-03-14T09:26:53Z",
+                }
+            ]
+        }
+    )
+
     id: int
     type: str
     order_id: int

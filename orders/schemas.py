@@ -38,6 +38,30 @@ class OrderItemOut(Schema):
 
 
 class OrderOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1001,
+                    "customer_id": 7,
+                    "customer_username": "alice",
+                    "status": "pending",
+                    "items": [
+                        {
+                            "product_id": 42,
+                            "product_name": "Brass desk lamp",
+                            "quantity": 2,
+                            "unit_price": "24.90",
+                        }
+                    ],
+                    "total": "49.80",
+                    "created_at": "2026-03-14T09:26:53Z",
+                    "updated_at": "2026-03-14T09:26:53Z",
+                }
+            ]
+        }
+    )
+
     id: int
     customer_id: int
     customer_username: str
