@@ -8,34 +8,43 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
-from config.errors import PermissionDenied
+from config.errors import NotAuthenticated, PermissionDenied
 
 from .models import User
-from .selectors import NotAuthenticated, user_from_access_token
+from .selectors import user_from_access_token
 from .throttles import (
     ClientIPThrottle as ClientIPThrottle,
 )  # its home was here: keep imports working
 
 
-class JWTBearer(HttpBearer):
-    """`Authorization: Bearer <access>`; a bad token is a 401 with the reason."""
+class BearerAuth(HttpBearer):
+    """`Authorization: Bearer <access>`; a bad token is a 401 with the reason.
+
+    One class for required and optional authentication, because ninja names the OpenAPI
+    security scheme after the class: the schema then has one bearer scheme, and an optional
+    operation lists it beside "no authentication" (config.schemas.OPTIONAL_AUTH).
+    """
+
+    openapi_bearerFormat = "JWT"
+    openapi_description = "The `access` token from `POST /api/token/` (or a refresh of it)."
+
+    def __init__(self, *, optional: bool = False) -> None:
+        super().__init__()
+        # Public endpoints: anonymous without a header, but a header that is sent must be valid.
+        self.optional = optional
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.optional and not request.headers.get("Authorization"):
+            return AnonymousUser()
+        result = super().__call__(request)
+        if self.optional and result is None:  # a header that is not "Bearer <token>"
+            raise NotAuthenticated("Authorization header must be 'Bearer <token>'.")
+        return result
 
     def authenticate(self, request: HttpRequest, token: str) -> User:
         user = user_from_access_token(token)
         request.user = user
         return user
-
-
-class OptionalJWTBearer(JWTBearer):
-    """Public endpoints: anonymous without a header, but a header that is sent must be valid."""
-
-    def __call__(self, request: HttpRequest) -> Any:
-        if not request.headers.get("Authorization"):
-            return AnonymousUser()
-        result = super().__call__(request)
-        if result is None:  # a header that is not "Bearer <token>"
-            raise NotAuthenticated("Authorization header must be 'Bearer <token>'.")
-        return result
 
 
 class AuthedRequest(HttpRequest):
@@ -44,8 +53,8 @@ class AuthedRequest(HttpRequest):
     auth: Any
 
 
-jwt_auth = JWTBearer()
-optional_jwt_auth = OptionalJWTBearer()
+jwt_auth = BearerAuth()
+optional_jwt_auth = BearerAuth(optional=True)
 
 
 def require_staff(user: Any) -> User:

@@ -16,19 +16,20 @@ from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from ninja_jwt.tokens import RefreshToken
 from ninja_jwt.utils import datetime_from_epoch
 
-from config.errors import Conflict, DomainError, InvalidInput
+from config.errors import (
+    Conflict,
+    FieldInvalid,
+    InvalidInput,
+    NotAuthenticated,
+    ServiceUnavailable,
+)
 
 from .models import RevokedSession, User
-from .selectors import NotAuthenticated
 from .throttles import login_failure_record, login_failures_check
 
 
-def _field_error(field: str, messages: list[str], kind: str) -> InvalidInput:
-    return InvalidInput(
-        [{"loc": ["body", field], "msg": m, "type": kind} for m in messages],
-        code="validation_error",
-        status=422,
-    )
+def _field_error(field: str, messages: list[str], kind: str) -> FieldInvalid:
+    return FieldInvalid(field, messages, kind=kind)
 
 
 def user_register(*, username: str, password: str, email: str) -> User:
@@ -133,7 +134,7 @@ def _session_revoke(*, sid: str, user_id: int) -> None:
         with transaction.atomic():
             RevokedSession.objects.get_or_create(sid=sid, defaults={"user_id": user_id})
     except IntegrityError:
-        raise DomainError("Could not sign out, try again.", code="retry", status=503) from None
+        raise ServiceUnavailable("Could not sign out, try again.", code="retry") from None
 
 
 def token_refresh(*, refresh: str) -> dict[str, str]:
@@ -199,11 +200,7 @@ def password_change(*, user: User, old_password: str, new_password: str) -> dict
     login_failures_check(username=user.username)
     if not user.check_password(old_password):
         login_failure_record(username=user.username)
-        raise InvalidInput(
-            [{"loc": ["body", "old_password"], "msg": "Wrong password.", "type": "wrong_password"}],
-            code="wrong_password",
-            status=400,
-        )
+        raise InvalidInput("Wrong password.", code="wrong_password")
     try:
         validate_password(new_password, user=user)
     except DjangoValidationError as exc:

@@ -19,17 +19,8 @@ from django.core.cache import cache as default_cache
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
 
-from config.errors import DomainError
-
-
-class Throttled(DomainError):
-    status = 429
-    code = "throttled"
-
-    def __init__(self, retry_after: float):
-        super().__init__("Too many requests.")
-        self.retry_after = retry_after
-
+# Throttled lived here: the import keeps working.
+from config.errors import Throttled as Throttled
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from ninja import Schema
-from pydantic import Field, StrictBool, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
 from config.schemas import CleanStrings, DbId, DecimalString, InputSchema, Money, PositiveMoney
@@ -16,17 +16,29 @@ from .models import MAX_STOCK, StockMovementKind
 
 
 class CategoryOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": 1, "name": "Lamps", "slug": "lamps"}]}
+    )
+
     id: int
     name: str
     slug: str
 
 
 class CategoryIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "Lamps", "slug": "lamps"}, {"name": "Desk organisers"}]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=120)
     slug: str | None = Field(default=None, min_length=1, max_length=140, pattern=r"^[-a-z0-9_]+$")
 
 
 class CategoryPatch(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Lighting"}]})
+
     name: str | None = Field(default=None, min_length=1, max_length=120)
     slug: str | None = Field(default=None, min_length=1, max_length=140, pattern=r"^[-a-z0-9_]+$")
 
@@ -37,6 +49,26 @@ class CategoryRef(Schema):
 
 
 class ProductOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 42,
+                    "name": "Brass desk lamp",
+                    "slug": "brass-desk-lamp",
+                    "description": "Warm light, adjustable arm.",
+                    "price": "24.90",
+                    "stock": 12,
+                    "is_active": True,
+                    "category": {"id": 1, "name": "Lamps"},
+                    "version": 3,
+                    "created_at": "2026-03-14T09:26:53Z",
+                    "updated_at": "2026-03-14T09:26:53Z",
+                }
+            ]
+        }
+    )
+
     id: int
     name: str
     slug: str
@@ -51,6 +83,21 @@ class ProductOut(Schema):
 
 
 class ProductIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Brass desk lamp",
+                    "description": "Warm light, adjustable arm.",
+                    "price": "24.90",
+                    "stock": 12,
+                    "category_id": 1,
+                    "is_active": True,
+                }
+            ]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10_000)
     price: PositiveMoney
@@ -80,6 +127,20 @@ class _NoStock(InputSchema):
 
 
 class ProductReplace(_NoStock):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Brass desk lamp",
+                    "description": "Warm light, adjustable arm.",
+                    "price": "27.50",
+                    "category_id": 1,
+                    "is_active": True,
+                }
+            ]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10_000)
     price: PositiveMoney
@@ -88,6 +149,10 @@ class ProductReplace(_NoStock):
 
 
 class ProductPatch(_NoStock):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"price": "19.99"}, {"is_active": False}]}
+    )
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     price: PositiveMoney | None = None
@@ -97,6 +162,15 @@ class ProductPatch(_NoStock):
 
 class StockChangeIn(InputSchema):
     """Exactly one of `delta` (receive goods: +, write off: -) or `set` (a stock count)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"delta": 20, "reason": "Delivery from the supplier"},
+                {"set": 7, "reason": "Stock count"},
+            ]
+        }
+    )
 
     delta: int | None = Field(default=None, ge=-MAX_STOCK, le=MAX_STOCK)
     set: int | None = Field(default=None, ge=0, le=MAX_STOCK)
@@ -112,6 +186,24 @@ class StockChangeIn(InputSchema):
 
 
 class StockMovementOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 318,
+                    "product_id": 42,
+                    "kind": "adjustment",
+                    "delta": 20,
+                    "stock_after": 32,
+                    "reason": "Delivery from the supplier",
+                    "order_id": None,
+                    "created_by_id": 1,
+                    "created_at": "2026-03-14T09:26:53Z",
+                }
+            ]
+        }
+    )
+
     id: int
     product_id: int
     kind: StockMovementKind

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
@@ -12,12 +13,28 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from .errors import DomainError
+from .schemas import document_common_headers, document_error_codes
 
 logger = logging.getLogger(__name__)
 
-api = NinjaAPI(
+
+class ShopAPI(NinjaAPI):
+    """The NinjaAPI whose schema also documents the headers every answer carries and, per
+    operation, the error codes it can answer (from its description)."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        document_common_headers(schema)
+        document_error_codes(schema)
+        return schema
+
+
+api = ShopAPI(
     title="Shop API",
     version="1.0.0",
     description=(
@@ -26,6 +43,36 @@ api = NinjaAPI(
         "`Authorization: Bearer <access>` from `POST /api/token/`."
     ),
     urls_namespace="api",
+    openapi_extra={
+        "tags": [
+            {
+                "name": "accounts",
+                "description": "Registration, signing in and out (JWT access and refresh tokens, "
+                "rotated on refresh), password changes and the caller's account.",
+            },
+            {
+                "name": "catalog",
+                "description": "Categories and products: anyone reads (staff also see inactive "
+                "products), staff write. Product edits are conditional on the `ETag`; stock "
+                "changes go through the stock ledger.",
+            },
+            {
+                "name": "orders",
+                "description": "Checkout (idempotent with `Idempotency-Key`, never oversells), "
+                "the caller's orders, staff status changes and the owner's cancel.",
+            },
+            {
+                "name": "notifications",
+                "description": "The caller's order events (the catch-up feed of the WebSocket "
+                "`ws/orders/`) and, for staff, deliveries that used up their attempts.",
+            },
+            {
+                "name": "webhooks",
+                "description": "Staff register endpoints that receive order events as signed "
+                "(Standard Webhooks) POSTs, and inspect or retry their deliveries.",
+            },
+        ]
+    },
 )
 
 api.add_router("/", "accounts.api.router")
@@ -76,7 +123,8 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(DjangoValidationError)
 def on_django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
-    return _error(request, 422, exc.messages, "validation_error")
+    problems = [{"loc": [], "msg": message, "type": "invalid"} for message in exc.messages]
+    return _error(request, 422, problems, "validation_error")
 
 
 @api.exception_handler(SuspiciousOperation)

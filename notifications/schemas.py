@@ -7,7 +7,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from config.schemas import InputSchema
 
@@ -15,6 +15,21 @@ from .models import EmailDelivery, OrderEvent
 
 
 class OrderEventOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5012,
+                    "type": "order.status_changed",
+                    "order_id": 1001,
+                    "old_status": "pending",
+                    "new_status": "processing",
+                    "changed_at": "2026-03-14T09:26:53Z",
+                }
+            ]
+        }
+    )
+
     id: int
     type: str
     order_id: int
@@ -34,6 +49,19 @@ DeliveryState = Literal["pending", "succeeded", "failed", "dead"]
 
 
 class WebhookEndpointIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://erp.example.com/hooks",
+                    "events": ["order.created", "order.status_changed"],
+                    "description": "ERP sync",
+                    "is_active": True,
+                }
+            ]
+        }
+    )
+
     url: str = Field(min_length=1, max_length=2000, examples=["https://erp.example.com/hooks"])
     events: list[EventName] = Field(min_length=1, max_length=2)
     description: str = Field(default="", max_length=500)
@@ -41,6 +69,10 @@ class WebhookEndpointIn(InputSchema):
 
 
 class WebhookEndpointPatch(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"is_active": True}, {"events": ["order.status_changed"]}]}
+    )
+
     url: str | None = Field(default=None, min_length=1, max_length=2000)
     events: list[EventName] | None = Field(default=None, min_length=1, max_length=2)
     description: str | None = Field(default=None, max_length=500)

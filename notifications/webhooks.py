@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from config.errors import InvalidInput, NotFound
+from config.errors import FieldInvalid, NotFound
 
 from . import outbound
 from .models import (
@@ -45,17 +45,17 @@ def _check_url(url: str) -> None:
     try:
         outbound.resolve(url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_URLS)
     except outbound.UrlRefused as exc:
-        raise InvalidInput(str(exc), code="webhook_url_refused", status=422) from None
+        raise FieldInvalid("url", str(exc), code="webhook_url_refused") from None
 
 
 def _check_events(events: Iterable[str]) -> list[str]:
     chosen = list(dict.fromkeys(events))
     unknown = [e for e in chosen if e not in EventType.values]
     if not chosen or unknown:
-        raise InvalidInput(
+        raise FieldInvalid(
+            "events",
             f"Choose one or more of {', '.join(EventType.values)}.",
             code="webhook_events_invalid",
-            status=422,
         )
     return chosen
 

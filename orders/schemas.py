@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from config.schemas import DbId, DecimalString, InputSchema
 
@@ -19,6 +19,14 @@ class OrderLineIn(InputSchema):
 
 
 class OrderIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"items": [{"product_id": 1, "quantity": 2}, {"product_id": 3, "quantity": 1}]}
+            ]
+        }
+    )
+
     items: list[OrderLineIn] = Field(min_length=1, max_length=MAX_LINES)
 
 
@@ -30,6 +38,30 @@ class OrderItemOut(Schema):
 
 
 class OrderOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1001,
+                    "customer_id": 7,
+                    "customer_username": "alice",
+                    "status": "pending",
+                    "items": [
+                        {
+                            "product_id": 42,
+                            "product_name": "Brass desk lamp",
+                            "quantity": 2,
+                            "unit_price": "24.90",
+                        }
+                    ],
+                    "total": "49.80",
+                    "created_at": "2026-03-14T09:26:53Z",
+                    "updated_at": "2026-03-14T09:26:53Z",
+                }
+            ]
+        }
+    )
+
     id: int
     customer_id: int
     customer_username: str
@@ -52,6 +84,8 @@ class OrderOut(Schema):
 
 
 class OrderStatusIn(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "processing"}]})
+
     status: OrderStatus
 
 

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from catalog import stock
 from catalog.models import Product
 from config.db_errors import integrity_kind
-from config.errors import Conflict, InvalidInput, NotFound
+from config.errors import Conflict, FieldInvalid, InvalidInput, NotFound
 from notifications.services import order_event_record
 
 from .models import (
@@ -33,11 +33,11 @@ def _merge_lines(lines: Iterable[tuple[int, int]]) -> OrderedDict[int, int]:
         merged[product_id] = merged.get(product_id, 0) + quantity
     for product_id, quantity in merged.items():
         if quantity < 1 or quantity > MAX_QUANTITY:
-            raise InvalidInput(
+            raise FieldInvalid(
+                "items",
                 f"Quantity for product {product_id} must be between 1 and {MAX_QUANTITY} "
                 f"(got {quantity} after merging repeated lines).",
                 code="invalid_quantity",
-                status=422,
             )
     if not merged:
         raise InvalidInput("An order needs at least one item.", code="empty_order")
@@ -117,11 +117,11 @@ def order_create(
 def _total(merged: OrderedDict[int, int], snapshot: dict[int, Product]) -> Decimal:
     total = sum((snapshot[pid].price * qty for pid, qty in merged.items()), Decimal("0"))
     if total > MAX_ORDER_TOTAL:
-        raise InvalidInput(
+        raise FieldInvalid(
+            "items",
             f"The order total {total} exceeds the limit of {MAX_ORDER_TOTAL} per order; "
             "split it into smaller orders.",
             code="order_total_too_large",
-            status=422,
         )
     return total
 

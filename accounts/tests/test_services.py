@@ -9,10 +9,9 @@ from ninja_jwt.tokens import AccessToken, RefreshToken
 
 from accounts import selectors, services
 from accounts.models import RevokedSession, User
-from accounts.selectors import NotAuthenticated
 from accounts.tests.conftest import new_user
 from accounts.tests.factories import PASSWORD
-from config.errors import Conflict, InvalidInput
+from config.errors import Conflict, InvalidInput, NotAuthenticated
 
 GOOD_PASSWORD = "Tr0mbone-Kettle-Lantern"
 

@@ -181,8 +181,14 @@ def test_repeated_product_lines_merge(customer_api, product, second_product):
             lambda p, q: [line(p, 600), line(q, 1), line(p, 401)],
             422,
             lambda p, q: {
-                "detail": f"Quantity for product {p.pk} must be between 1 and 1000 "
-                "(got 1001 after merging repeated lines).",
+                "detail": [
+                    {
+                        "loc": ["body", "items"],
+                        "msg": f"Quantity for product {p.pk} must be between 1 and 1000 "
+                        "(got 1001 after merging repeated lines).",
+                        "type": "invalid_quantity",
+                    }
+                ],
                 "code": "invalid_quantity",
             },
             id="quantity-over-1000-after-merge",

@@ -36,8 +36,14 @@ def test_an_order_over_the_total_limit_is_422_and_writes_nothing(customer_api: A
     )
     assert response.status_code == 422
     assert response.json() == {
-        "detail": "The order total 100099999989.99 exceeds the limit of 9999999999.99 per order; "
-        "split it into smaller orders.",
+        "detail": [
+            {
+                "loc": ["body", "items"],
+                "msg": "The order total 100099999989.99 exceeds the limit of 9999999999.99 "
+                "per order; split it into smaller orders.",
+                "type": "order_total_too_large",
+            }
+        ],
         "code": "order_total_too_large",
     }
     assert world() == before
