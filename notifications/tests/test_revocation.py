@@ -33,12 +33,12 @@ from accounts.throttles import counter_reset
 from conftest import fullstack
 from notifications.groups import STAFF_GROUP, sessions_group, user_group
 
-from .factories import new_order
 from .test_fullstack import (
     Service,
     _logs_on_failure,  # noqa: F401  (autouse: every process's log when a test fails)
     call,
     logs,  # noqa: F401
+    new_order,  # its order.created already pushed: a socket opened after hears only the test
     open_socket,
     patch_status,
     stack_env,
