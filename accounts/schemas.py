@@ -115,4 +115,6 @@ class PasswordChangeIn(InputSchema):
 
 
 class MessageOut(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"detail": "Signed out."}]})
+
     detail: str

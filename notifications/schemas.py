@@ -80,6 +80,25 @@ class WebhookEndpointPatch(InputSchema):
 
 
 class WebhookEndpointOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "url": "https://erp.example.com/hooks/shop",
+                    "events": ["order.created", "order.status_changed"],
+                    "description": "ERP order import",
+                    "is_active": True,
+                    "consecutive_failures": 0,
+                    "disabled_at": None,
+                    "disabled_reason": "",
+                    "created_at": "2026-11-24T17:08:21.800Z",
+                    "updated_at": "2026-11-24T17:08:21.800Z",
+                }
+            ]
+        }
+    )
+
     id: int
     url: str
     events: list[str]
@@ -93,6 +112,26 @@ class WebhookEndpointOut(Schema):
 
 
 class WebhookEndpointCreatedOut(WebhookEndpointOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "url": "https://erp.example.com/hooks/shop",
+                    "events": ["order.created", "order.status_changed"],
+                    "description": "ERP order import",
+                    "is_active": True,
+                    "consecutive_failures": 0,
+                    "disabled_at": None,
+                    "disabled_reason": "",
+                    "created_at": "2026-11-24T17:08:21.800Z",
+                    "updated_at": "2026-11-24T17:08:21.800Z",
+                    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                }
+            ]
+        }
+    )
+
     secret: str = Field(description="The signing secret (whsec_...): shown only in this answer.")
 
 
@@ -106,6 +145,43 @@ class WebhookAttemptOut(Schema):
 
 
 class WebhookDeliveryOut(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 41,
+                    "event_id": "5f0c6f1e-2a4b-4c8e-9d1a-7b3e2f1a0c9d",
+                    "event_type": "order.created",
+                    "status": "delivered",
+                    "attempts": 2,
+                    "next_attempt_at": None,
+                    "last_status_code": 200,
+                    "last_error": "",
+                    "created_at": "2026-11-24T17:08:21.800Z",
+                    "completed_at": "2026-11-24T17:08:27.120Z",
+                    "log": [
+                        {
+                            "number": 1,
+                            "attempted_at": "2026-11-24T17:08:21.900Z",
+                            "status_code": 503,
+                            "duration_ms": 41,
+                            "error": "HTTP 503",
+                            "response_body": "busy",
+                        },
+                        {
+                            "number": 2,
+                            "attempted_at": "2026-11-24T17:08:27.100Z",
+                            "status_code": 200,
+                            "duration_ms": 18,
+                            "error": "",
+                            "response_body": "",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     id: int
     event_id: UUID = Field(description="The webhook-id header of every attempt.")
     event_type: str
@@ -148,6 +224,24 @@ class DeadFilters(Schema):
 
 class DeadDeliveryOut(Schema):
     """A delivery that used up its attempts, on any channel; never retried by the sweep."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "webhook",
+                    "id": 41,
+                    "event_id": "5f0c6f1e-2a4b-4c8e-9d1a-7b3e2f1a0c9d",
+                    "event_type": "order.status_changed",
+                    "order_id": 42,
+                    "target": "https://erp.example.com/hooks/shop",
+                    "attempts": 8,
+                    "last_error": "HTTP 503",
+                    "dead_at": "2026-11-25T20:11:02.000Z",
+                }
+            ]
+        }
+    )
 
     channel: str
     id: int = Field(description="The OrderEvent (socket) or delivery id.")

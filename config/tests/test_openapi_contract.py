@@ -222,3 +222,26 @@ def test_schema_names_are_meaningful() -> None:
     assert not names & generic
     assert all(not name.startswith(("Input", "Body", "Response")) for name in names)
     assert {"PagedProductOut", "PageQuery", "ValidationFailedError"} <= names
+
+
+def _success_schemas() -> list[tuple[str, str]]:
+    """(operation, schema name) of every JSON success response."""
+    found = []
+    for method, path, spec in OPERATIONS:
+        for status, response in spec["responses"].items():
+            content = response.get("content", {}).get("application/json")
+            if str(status).startswith("2") and content:
+                found.append(
+                    (f"{method} {path} {status}", content["schema"]["$ref"].split("/")[-1])
+                )
+    return found
+
+
+@pytest.mark.parametrize(("operation", "name"), _success_schemas(), ids=lambda v: str(v))
+def test_every_success_response_has_an_example(operation: str, name: str) -> None:
+    schemas = SCHEMA["components"]["schemas"]
+    schema = schemas[name]
+    if "items" in schema.get("properties", {}) and name.startswith("Paged"):
+        # A page: its items' schema carries the example a client reads.
+        schema = schemas[schema["properties"]["items"]["items"]["$ref"].split("/")[-1]]
+    assert schema.get("examples"), f"{operation}: {name} has no example"
