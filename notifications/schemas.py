@@ -79,25 +79,22 @@ class WebhookEndpointPatch(InputSchema):
     is_active: bool | None = None
 
 
+ENDPOINT_EXAMPLE: dict[str, Any] = {
+    "id": 3,
+    "url": "https://erp.example.com/hooks/shop",
+    "events": ["order.created", "order.status_changed"],
+    "description": "ERP order import",
+    "is_active": True,
+    "consecutive_failures": 0,
+    "disabled_at": None,
+    "disabled_reason": "",
+    "created_at": "2026-11-24T17:08:21.800Z",
+    "updated_at": "2026-11-24T17:08:21.800Z",
+}
+
+
 class WebhookEndpointOut(Schema):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 3,
-                    "url": "https://erp.example.com/hooks/shop",
-                    "events": ["order.created", "order.status_changed"],
-                    "description": "ERP order import",
-                    "is_active": True,
-                    "consecutive_failures": 0,
-                    "disabled_at": None,
-                    "disabled_reason": "",
-                    "created_at": "2026-11-24T17:08:21.800Z",
-                    "updated_at": "2026-11-24T17:08:21.800Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [ENDPOINT_EXAMPLE]})
 
     id: int
     url: str
@@ -114,21 +111,7 @@ class WebhookEndpointOut(Schema):
 class WebhookEndpointCreatedOut(WebhookEndpointOut):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [
-                {
-                    "id": 3,
-                    "url": "https://erp.example.com/hooks/shop",
-                    "events": ["order.created", "order.status_changed"],
-                    "description": "ERP order import",
-                    "is_active": True,
-                    "consecutive_failures": 0,
-                    "disabled_at": None,
-                    "disabled_reason": "",
-                    "created_at": "2026-11-24T17:08:21.800Z",
-                    "updated_at": "2026-11-24T17:08:21.800Z",
-                    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                }
-            ]
+            "examples": [{**ENDPOINT_EXAMPLE, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]
         }
     )
 
