@@ -75,35 +75,6 @@ def _shift(deltas: Mapping[int, int]) -> None:
     )
 
 
-def _take_one_as_seen(product_id: int, quantity: int, seen: Product) -> int | None:
-    """Take `quantity` in one statement if the row is still as snapshotted and has enough.
-
-    Returns the stock left, or None when nothing was taken (then the caller locks and checks, to
-    say exactly why). Raw SQL only for RETURNING, which the ORM's update() cannot ask for;
-    cachalot invalidates the table for raw writes as for ORM ones.
-    """
-    qn = connection.ops.quote_name
-    sql = (
-        f"UPDATE {qn(Product._meta.db_table)} SET {qn('stock')} = {qn('stock')} - %s, "  # noqa: S608
-        f"{qn('updated_at')} = %s WHERE {qn('id')} = %s AND {qn('is_active')} = %s "
-        f"AND {qn('price')} = %s AND {qn('name')} = %s AND {qn('stock')} >= %s "
-        f"RETURNING {qn('stock')}"
-    )
-    params: list[Any] = [
-        quantity,
-        timezone.now(),
-        product_id,
-        True,
-        seen.price,
-        seen.name,
-        quantity,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return None if row is None else int(row[0])
-
-
 def _record(
     left: Mapping[int, int],
     deltas: Mapping[int, int],
@@ -127,52 +98,138 @@ def _record(
     )
 
 
+# On PostgreSQL a stock change and its ledger row are ONE statement (an UPDATE ... RETURNING
+# feeding an INSERT in a data-modifying CTE): a sale holds a hot product's row lock for that one
+# round trip and the commit, not for two round trips (each a wait for the GIL and a core while
+# the other requests run). Elsewhere (SQLite, the embedded default) the UPDATE and the INSERT
+# are two statements under the same lock. Raw SQL only because the ORM cannot write such a CTE;
+# cachalot invalidates the product table for raw writes as for ORM ones.
+_MOVEMENT_COLUMNS = ("product_id", "kind", "delta", "stock_after", "reason", "order_id",
+                     "created_by_id", "created_at")  # fmt: skip
+
+
+def _sql_names() -> tuple[str, str, str]:
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(c) for c in _MOVEMENT_COLUMNS)
+    return qn(Product._meta.db_table), qn(StockMovement._meta.db_table), columns
+
+
+def _move(
+    deltas: Mapping[int, int],
+    left: Mapping[int, int],
+    *,
+    kind: str,
+    order: Order | None = None,
+    by: User | None = None,
+    reason: str = "",
+) -> list[StockMovement]:
+    """Apply `deltas` to rows the caller has locked (so `left`, what they become, is known) and
+    write their movements."""
+    if connection.vendor != "postgresql":
+        _shift(deltas)
+        return _record(left, deltas, kind=kind, order=order, by=by, reason=reason)
+    product, movement, columns = _sql_names()
+    now = timezone.now()
+    values = ", ".join(["(%s::bigint, %s::integer)"] * len(deltas))
+    sql = (
+        f"WITH d (id, delta) AS (VALUES {values}), "  # noqa: S608 - names from the models
+        f"s AS (UPDATE {product} AS p SET stock = p.stock + d.delta, updated_at = %s "
+        f"FROM d WHERE p.id = d.id RETURNING p.id, p.stock, d.delta) "
+        f"INSERT INTO {movement} ({columns}) "
+        f"SELECT s.id, %s, s.delta, s.stock, %s, %s, %s, %s FROM s ORDER BY s.id "
+        f"RETURNING id, product_id, delta, stock_after"
+    )
+    params: list[Any] = [x for pid, d in deltas.items() for x in (pid, d)]
+    params += [now, kind, reason, order.pk if order else None, by.pk if by else None, now]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        StockMovement(
+            pk=pk,
+            product_id=product_id,
+            kind=kind,
+            delta=delta,
+            stock_after=after,
+            reason=reason,
+            order=order,
+            created_by=by,
+            created_at=now,
+        )
+        for pk, product_id, delta, after in rows
+    ]
+
+
+def _take_one_as_seen(
+    product_id: int, quantity: int, seen: Product, *, order: Order, by: User
+) -> bool:
+    """Take `quantity` in one statement if the row is still as snapshotted and has enough, and
+    write the sale's movement. False when nothing was taken (then the caller locks and checks,
+    to say exactly why)."""
+    product, movement, columns = _sql_names()
+    now = timezone.now()
+    take = (
+        f"UPDATE {product} SET stock = stock - %s, updated_at = %s "  # noqa: S608
+        "WHERE id = %s AND is_active = %s AND price = %s AND name = %s AND stock >= %s "
+        "RETURNING id, stock"
+    )
+    params: list[Any] = [quantity, now, product_id, True, seen.price, seen.name, quantity]
+    if connection.vendor == "postgresql":
+        sql = (
+            f"WITH taken AS ({take}) INSERT INTO {movement} ({columns}) "  # noqa: S608
+            "SELECT id, %s, %s, stock, '', %s, %s, %s FROM taken RETURNING stock_after"
+        )
+        params += [StockMovementKind.SALE, -quantity, order.pk, by.pk, now]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone() is not None
+    with connection.cursor() as cursor:
+        cursor.execute(take, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    _record({product_id: int(row[1])}, {product_id: -quantity}, kind=StockMovementKind.SALE,
+            order=order, by=by)  # fmt: skip
+    return True
+
+
 def stock_take(
     *, quantities: Mapping[int, int], snapshot: Mapping[int, Product], order: Order, by: User
 ) -> None:
     """Take the stock an order sells, in the caller's transaction, just before its commit.
 
-    A one-line order (the flash-sale case) first tries one conditional UPDATE. Otherwise, or if
-    that took nothing, the rows are locked, compared with the snapshot (a moved price or name
-    raises CatalogMoved), checked for stock, and decremented in one UPDATE. Either way one bulk
-    INSERT writes the sale's movements.
+    A one-line order (the flash-sale case) first tries one conditional UPDATE that also writes
+    the movement. Otherwise, or if that took nothing, the rows are locked, compared with the
+    snapshot (a moved price or name raises CatalogMoved), checked for stock, and decremented
+    with their movements in one statement.
     """
-    left: dict[int, int] = {}
     if len(quantities) == 1:
         ((product_id, quantity),) = quantities.items()
-        taken = _take_one_as_seen(product_id, quantity, snapshot[product_id])
-        if taken is not None:
-            left[product_id] = taken
-    if not left:
-        locked = _lock(quantities.keys())
-        check_for_sale(quantities, locked)
-        for product_id, quantity in quantities.items():
-            product, seen = locked[product_id], snapshot[product_id]
-            if (product.price, product.name) != (seen.price, seen.name):
-                raise CatalogMoved
-            if product.stock < quantity:
-                raise Conflict(
-                    f"Not enough stock for '{product.name}' (product {product_id}): "
-                    f"{quantity} requested, {product.stock} available.",
-                    code="insufficient_stock",
-                )
-            left[product_id] = product.stock - quantity
-        _shift({pid: -qty for pid, qty in quantities.items()})
-    _record(
-        left,
-        {pid: -qty for pid, qty in quantities.items()},
-        kind=StockMovementKind.SALE,
-        order=order,
-        by=by,
-    )
+        if _take_one_as_seen(product_id, quantity, snapshot[product_id], order=order, by=by):
+            return
+    locked = _lock(quantities.keys())
+    check_for_sale(quantities, locked)
+    left: dict[int, int] = {}
+    for product_id, quantity in quantities.items():
+        product, seen = locked[product_id], snapshot[product_id]
+        if (product.price, product.name) != (seen.price, seen.name):
+            raise CatalogMoved
+        if product.stock < quantity:
+            raise Conflict(
+                f"Not enough stock for '{product.name}' (product {product_id}): "
+                f"{quantity} requested, {product.stock} available.",
+                code="insufficient_stock",
+            )
+        left[product_id] = product.stock - quantity
+    deltas = {pid: -qty for pid, qty in quantities.items()}
+    _move(deltas, left, kind=StockMovementKind.SALE, order=order, by=by)
 
 
 def stock_return(*, quantities: Mapping[int, int], order: Order, by: User | None) -> None:
     """Give back what a cancelled order took, in the caller's transaction."""
     locked = _lock(quantities.keys())
-    _shift(quantities)
     left = {pid: locked[pid].stock + qty for pid, qty in quantities.items()}
-    _record(left, quantities, kind=StockMovementKind.CANCELLATION, order=order, by=by)
+    _move(quantities, left, kind=StockMovementKind.CANCELLATION, order=order, by=by)
 
 
 def _locked_product(product_id: int) -> Product:
@@ -196,10 +253,7 @@ def _apply(product: Product, target: int, *, kind: str, reason: str, by: User) -
             code="stock_above_limit",
         )
     delta = target - product.stock
-    _shift({product.pk: delta})
-    (movement,) = _record(
-        {product.pk: target}, {product.pk: delta}, kind=kind, by=by, reason=reason
-    )
+    (movement,) = _move({product.pk: delta}, {product.pk: target}, kind=kind, by=by, reason=reason)
     return movement
 
 

@@ -7,8 +7,9 @@ import smtplib
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.core.cache import cache
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import models, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -16,6 +17,14 @@ from django.utils import timezone
 from .models import DeliveryStatus, EmailDelivery, EventType
 
 logger = logging.getLogger(__name__)
+
+# New e-mails are sent in batches over one SMTP connection, by a task queued only when none is
+# queued and not yet started (as the socket dispatch): under load one task sends what many
+# orders wrote. The mark expires, so a lost task holds nothing up for longer than this.
+SEND_QUEUED_KEY = "notifications:emails-queued"
+SEND_QUEUED_SECONDS = 5
+SEND_BATCH = 50
+SEND_ROUNDS = 20
 
 SUBJECTS = {
     EventType.ORDER_CREATED: "Order #{order_id} received",
@@ -47,36 +56,109 @@ def email_message(delivery: EmailDelivery) -> EmailMultiAlternatives:
     return message
 
 
-def email_deliver(*, delivery_id: int) -> str:
-    """Send one e-mail if it is due and unsent; safe to run twice (the row is claimed by moving
-    its next attempt into the future, so two tasks never send it at once, and a sent one is
-    never sent again). After NOTIFY_EMAIL_MAX_ATTEMPTS failures it is dead."""
+def _claim(deliveries: models.QuerySet[EmailDelivery], *, limit: int) -> list[EmailDelivery]:
+    """Claim the oldest due, unsent ones (their next attempt moves into the future, committed
+    before anything is sent, so two tasks never send one e-mail; rows another task is claiming
+    are skipped) and read them with their events."""
     now = timezone.now()
-    claimed = EmailDelivery.objects.filter(
-        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-    ).update(
-        next_attempt_at=now + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS),
-        attempts=F("attempts") + 1,
-    )
+    with transaction.atomic():
+        ids = list(
+            deliveries.select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        EmailDelivery.objects.filter(pk__in=ids).update(
+            next_attempt_at=now + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    return list(EmailDelivery.objects.select_related("event").filter(pk__in=ids).order_by("pk"))
+
+
+def _failed(delivery: EmailDelivery, exc: Exception) -> str:
+    delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if delivery.attempts >= settings.NOTIFY_EMAIL_MAX_ATTEMPTS:
+        delivery.status, delivery.completed_at = DeliveryStatus.DEAD, timezone.now()
+        logger.warning("e-mail delivery %s dead: %s", delivery.pk, delivery.last_error)
+        delivery.save(update_fields=["status", "completed_at", "last_error"])
+        return delivery.status
+    delay = _retry_delay(delivery.attempts)
+    delivery.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+    delivery.save(update_fields=["next_attempt_at", "last_error"])
+    from .tasks import deliver_email
+
+    pk = delivery.pk
+    transaction.on_commit(lambda: deliver_email.apply_async((pk,), countdown=delay))
+    return "retrying"
+
+
+def _send(deliveries: list[EmailDelivery]) -> dict[int, str]:
+    """Send each over one SMTP connection; a failure is recorded on its delivery alone (and the
+    connection is opened again for the next). Returns each delivery's outcome."""
+    outcomes: dict[int, str] = {}
+    sent: list[int] = []
+    connection = get_connection(fail_silently=False)
+    try:
+        for delivery in deliveries:
+            try:
+                connection.send_messages([email_message(delivery)])
+            except (smtplib.SMTPException, OSError) as exc:
+                outcomes[delivery.pk] = _failed(delivery, exc)
+                connection.close()  # whatever state it was left in: the next send reopens
+            else:
+                sent.append(delivery.pk)
+                outcomes[delivery.pk] = DeliveryStatus.SUCCEEDED
+    finally:
+        connection.close()
+    if sent:
+        EmailDelivery.objects.filter(pk__in=sent).update(
+            status=DeliveryStatus.SUCCEEDED, completed_at=timezone.now()
+        )
+    return outcomes
+
+
+def email_deliver(*, delivery_id: int) -> str:
+    """Send one e-mail if it is due and unsent; safe to run twice (the row is claimed first, so
+    two tasks never send it at once, and a sent one is never sent again). After
+    NOTIFY_EMAIL_MAX_ATTEMPTS failures it is dead. Retries and the sweep come this way."""
+    claimed = _claim(EmailDelivery.objects.filter(pk=delivery_id), limit=1)
     if not claimed:
         return "not due"
-    delivery = EmailDelivery.objects.select_related("event").get(pk=delivery_id)
-    try:
-        email_message(delivery).send(fail_silently=False)
-    except (smtplib.SMTPException, OSError) as exc:
-        delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if delivery.attempts >= settings.NOTIFY_EMAIL_MAX_ATTEMPTS:
-            delivery.status, delivery.completed_at = DeliveryStatus.DEAD, timezone.now()
-            logger.warning("e-mail delivery %s dead: %s", delivery.pk, delivery.last_error)
-            delivery.save(update_fields=["status", "completed_at", "last_error"])
-            return delivery.status
-        delay = _retry_delay(delivery.attempts)
-        delivery.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-        delivery.save(update_fields=["next_attempt_at", "last_error"])
-        from .tasks import deliver_email
+    return _send(claimed)[delivery_id]
 
-        transaction.on_commit(lambda: deliver_email.apply_async((delivery.pk,), countdown=delay))
-        return "retrying"
-    delivery.status, delivery.completed_at = DeliveryStatus.SUCCEEDED, timezone.now()
-    delivery.save(update_fields=["status", "completed_at"])
-    return delivery.status
+
+def emails_request() -> None:
+    """After new deliveries commit: queue a batch send unless one is queued and not started."""
+    from .tasks import send_due_emails
+
+    if not cache.add(SEND_QUEUED_KEY, 1, SEND_QUEUED_SECONDS):
+        return
+    try:
+        send_due_emails.delay()
+    except BaseException:
+        cache.delete(SEND_QUEUED_KEY)  # the next fan-out tries again
+        raise
+
+
+def emails_send_due() -> int:
+    """Send the oldest due e-mails, a batch at a time over one connection, until none is due
+    (at most SEND_ROUNDS batches, then a new task takes over). While it works the queued mark
+    stays set, so new deliveries queue no further task; once nothing is due it clears the mark
+    and looks once more (a fan-out may have seen the mark just before it went). Returns how
+    many it tried."""
+    tried = 0
+    for _round in range(SEND_ROUNDS):
+        claimed = _claim(EmailDelivery.objects.all(), limit=SEND_BATCH)
+        if not claimed:
+            cache.delete(SEND_QUEUED_KEY)
+            claimed = _claim(EmailDelivery.objects.all(), limit=SEND_BATCH)
+            if not claimed:
+                return tried
+            cache.add(SEND_QUEUED_KEY, 1, SEND_QUEUED_SECONDS)  # or a new task is queued: both send
+        _send(claimed)
+        tried += len(claimed)
+    cache.delete(SEND_QUEUED_KEY)
+    emails_request()
+    return tried

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from .emails import emails_request
 from .groups import STAFF_GROUP, sessions_group, user_group
 from .models import (
     PAYLOAD_VERSION,
@@ -33,9 +35,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# A sweep leaves fresh events to the task sent at commit, so it does not race it.
+# A sweep leaves fresh events to the task sent at commit.
 SWEEP_GRACE = timedelta(seconds=5)
 SWEEP_BATCH = 500
+# A commit queues a dispatch task only when none is queued and not yet started: that one finds
+# the new event too. So under load one task pushes (and fans out) every event committed while
+# it waited, instead of one task per event (whose queueing and running cost more than the push).
+# The mark expires, so a lost task holds nothing up for longer than this.
+DISPATCH_QUEUED_KEY = "notifications:dispatch-queued"
+DISPATCH_QUEUED_SECONDS = 5
+DISPATCH_BATCH = 200
+DISPATCH_ROUNDS = 50
 
 
 def _payload(
@@ -83,14 +93,23 @@ def order_event_record(
     )
     # robust: a broker that is down must not fail a change that already committed; the
     # sweep sends the event once the broker is back.
-    transaction.on_commit(lambda: _enqueue(event.pk), robust=True)
+    transaction.on_commit(lambda: dispatch_request(event.pk), robust=True)
     return event
 
 
-def _enqueue(event_id: int) -> None:
+def dispatch_request(event_id: int) -> None:
+    """After a commit: queue a dispatch unless one is already queued and has not started (it
+    will find this event). While the cache is unreachable nothing is queued from here: the
+    broker is then usually unreachable too, and the sweep pushes the event."""
     from .tasks import deliver_order_event
 
-    deliver_order_event.delay(event_id)
+    if not cache.add(DISPATCH_QUEUED_KEY, event_id, DISPATCH_QUEUED_SECONDS):
+        return
+    try:
+        deliver_order_event.delay(event_id)
+    except BaseException:
+        cache.delete(DISPATCH_QUEUED_KEY)  # the next commit tries again
+        raise
 
 
 class _SenderLoop:
@@ -166,53 +185,92 @@ def _group_send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
 def events_deliver(*, event_ids: list[int]) -> int:
     """Push the given events that are not yet delivered; safe to run twice. Returns how many.
 
-    An event whose pushes failed `NOTIFY_SOCKET_MAX_ATTEMPTS` times is marked dead instead:
-    the sweep stops retrying it, and staff find it in the admin.
+    The rows stay locked while they are pushed: a second task waits, then finds them delivered,
+    so two tasks never push one event twice. Every attempt is counted; an event whose pushes failed
+    `NOTIFY_SOCKET_MAX_ATTEMPTS` times is marked dead instead: the sweep stops retrying it, and
+    staff find it in the admin.
     """
-    events = list(
-        OrderEvent.objects.filter(
-            pk__in=event_ids, delivered_at__isnull=True, dead_at__isnull=True
-        ).order_by("pk")
-    )
-    if not events:
-        return 0
-    cap = settings.NOTIFY_SOCKET_MAX_ATTEMPTS
-    spent = [e.pk for e in events if e.attempts >= cap]
-    if spent:
-        OrderEvent.objects.filter(pk__in=spent).update(dead_at=timezone.now())
-        logger.warning("socket delivery of events %s dead after %d attempts", spent, cap)
-        events = [e for e in events if e.attempts < cap]
+    failure: Exception | None = None
+    with transaction.atomic():
+        events = list(
+            OrderEvent.objects.select_for_update()
+            .filter(pk__in=event_ids, delivered_at__isnull=True, dead_at__isnull=True)
+            .order_by("pk")
+        )
+        cap = settings.NOTIFY_SOCKET_MAX_ATTEMPTS
+        spent = [e.pk for e in events if e.attempts >= cap]
+        if spent:
+            OrderEvent.objects.filter(pk__in=spent).update(dead_at=timezone.now())
+            logger.warning("socket delivery of events %s dead after %d attempts", spent, cap)
+            events = [e for e in events if e.attempts < cap]
         if not events:
             return 0
-    OrderEvent.objects.filter(pk__in=[e.pk for e in events]).update(attempts=F("attempts") + 1)
-    _push(events)  # raises while the channel layer is down: the caller retries
-    OrderEvent.objects.filter(pk__in=[e.pk for e in events], delivered_at__isnull=True).update(
-        delivered_at=timezone.now()
-    )
+        pushing = OrderEvent.objects.filter(pk__in=[e.pk for e in events])
+        try:
+            _push(events)
+        except Exception as exc:  # noqa: BLE001 - counted here, raised below for the retry
+            failure = exc
+            pushing.update(attempts=F("attempts") + 1)
+        else:
+            pushing.update(attempts=F("attempts") + 1, delivered_at=timezone.now())
+    if failure is not None:
+        raise failure
     return len(events)
 
 
-def event_process(*, event_id: int) -> int:
-    """What the task sent at commit does: push to the sockets, then queue the fan-out to the
-    other channels on the `notify` queue, so the socket worker spends no time on it.
+def events_due() -> list[int]:
+    """The oldest events still to push or to fan out (a dispatch's batch)."""
+    due = Q(delivered_at__isnull=True, dead_at__isnull=True) | Q(fanned_out_at__isnull=True)
+    return list(
+        OrderEvent.objects.filter(due).order_by("pk").values_list("pk", flat=True)[:DISPATCH_BATCH]
+    )
 
-    The fan-out is queued even when the push fails (and the failure is raised after it), so
-    e-mail and webhooks do not wait for the channel layer; if it cannot be queued, the sweep
-    fans the event out later.
+
+def event_process(*, event_id: int) -> int:
+    """What the task queued at commit does: push every event due (`event_id`'s and whatever
+    commits meanwhile) to the sockets, then fan them out to the other channels (write their
+    e-mail and webhook deliveries, queue those on the `notify` queue). Returns how many it
+    pushed.
+
+    While it works, the queued mark stays set, so commits queue no further task: each round
+    takes what committed during the last one. Once nothing is due it clears the mark and looks
+    once more (a commit may have seen the mark just before it went), keeping the work if it
+    can set the mark again. A round that gets nothing done (its events failing to fan out, say)
+    ends the task and leaves them to the sweep; a task that ran DISPATCH_ROUNDS rounds hands
+    over to a new one.
+    """
+    pushed = 0
+    for _round in range(DISPATCH_ROUNDS):
+        ids = events_due()
+        if not ids:
+            cache.delete(DISPATCH_QUEUED_KEY)
+            ids = events_due()
+            if not ids or not cache.add(DISPATCH_QUEUED_KEY, event_id, DISPATCH_QUEUED_SECONDS):
+                return pushed
+        done = events_dispatch(event_ids=ids)
+        pushed += done[0]
+        if not any(done):
+            break
+    cache.delete(DISPATCH_QUEUED_KEY)
+    return pushed
+
+
+def events_dispatch(*, event_ids: list[int]) -> tuple[int, int]:
+    """Push the given events, then fan them out; returns how many were pushed and fanned out.
+
+    The push goes first, so nothing sits in front of it. The fan-out runs even when the push
+    failed (which is raised after it), so e-mail and webhooks do not wait for the channel
+    layer; if the fan-out fails, the sweep fans the events out later.
     """
     try:
-        return events_deliver(event_ids=[event_id])
+        pushed = events_deliver(event_ids=event_ids)
     finally:
-        _enqueue_fan_out(event_id)
-
-
-def _enqueue_fan_out(event_id: int) -> None:
-    from .tasks import fan_out_event
-
-    try:
-        fan_out_event.delay(event_id)
-    except Exception:  # noqa: BLE001 - any broker failure: the sweep fans it out
-        logger.warning("could not queue the fan-out of event %s; the sweep will", event_id)
+        try:
+            fanned = events_fan_out(event_ids=event_ids)
+        except Exception:  # database or broker down: the sweep fans them out
+            logger.warning("could not fan out events %s; the sweep will", event_ids, exc_info=True)
+            fanned = 0
+    return pushed, fanned
 
 
 def _emails_on() -> bool:
@@ -221,8 +279,8 @@ def _emails_on() -> bool:
 
 def events_fan_out(*, event_ids: list[int]) -> int:
     """Write one e-mail delivery per event and customer address, and one webhook delivery per
-    event and subscribed active endpoint; queue them after commit. Safe to run twice: both are
-    unique per event and recipient. Returns how many events it fanned out."""
+    event and subscribed active endpoint; queue them after commit. Safe to run twice: an event
+    is fanned out once, under its row lock. Returns how many events it fanned out."""
     with transaction.atomic():
         events = list(
             OrderEvent.objects.select_for_update(of=("self",), skip_locked=True)
@@ -245,34 +303,25 @@ def events_fan_out(*, event_ids: list[int]) -> int:
             for endpoint in endpoints
             if e.type in endpoint.events
         ]
-        EmailDelivery.objects.bulk_create(emails, ignore_conflicts=True)
-        WebhookDelivery.objects.bulk_create(hooks, ignore_conflicts=True)
+        # The events are locked and not fanned out yet: none has a delivery (the unique
+        # constraints back that up), so the inserts return their keys.
+        email_ids = [d.pk for d in EmailDelivery.objects.bulk_create(emails)]
+        hook_ids = [d.pk for d in WebhookDelivery.objects.bulk_create(hooks)]
         OrderEvent.objects.filter(pk__in=[e.pk for e in events]).update(fanned_out_at=now)
-        ids = [e.pk for e in events]
-        email_ids = (
-            list(
-                EmailDelivery.objects.filter(event_id__in=ids, status=DeliveryStatus.PENDING)
-                .values_list("pk", flat=True)
-                .order_by("pk")
-            )
-            if emails
-            else []
-        )
-        hook_ids = (
-            list(
-                WebhookDelivery.objects.filter(event_id__in=ids, status=DeliveryStatus.PENDING)
-                .values_list("pk", flat=True)
-                .order_by("pk")
-            )
-            if hooks
-            else []
-        )
-        transaction.on_commit(lambda: deliveries_enqueue(emails=email_ids, webhooks=hook_ids))
+        transaction.on_commit(lambda: _deliveries_request(email_ids, hook_ids))
     return len(events)
 
 
+def _deliveries_request(email_ids: list[int], hook_ids: list[int]) -> None:
+    """New e-mails go out in a batch (one SMTP connection); each webhook delivery has a task of
+    its own, so a slow receiver holds up only itself."""
+    if email_ids:
+        emails_request()
+    deliveries_enqueue(webhooks=hook_ids)
+
+
 def deliveries_enqueue(*, emails: Sequence[int] = (), webhooks: Sequence[int] = ()) -> None:
-    """One task per delivery on the `notify` queue, so a slow receiver holds up only itself."""
+    """One task per delivery on the `notify` queue (the sweep's re-queue of lost tasks)."""
     from .tasks import deliver_email, deliver_webhook
 
     for pk in emails:

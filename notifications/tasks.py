@@ -1,4 +1,4 @@
-"""Celery tasks: push one event, fan it out, deliver one e-mail or webhook, and the sweep."""
+"""Celery tasks: push one event and fan it out, deliver one e-mail or webhook, and the sweep."""
 
 from __future__ import annotations
 
@@ -22,12 +22,7 @@ def deliver_order_event(event_id: int) -> int:
     return services.event_process(event_id=event_id)
 
 
-@shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=10)
-def fan_out_event(event_id: int) -> int:
-    return services.events_fan_out(event_ids=[event_id])
-
-
-# The two below run on the `notify` queue (CELERY_TASK_ROUTES). Their retries are not Celery's:
+# The three below run on the `notify` queue (CELERY_TASK_ROUTES). Their retries are not Celery's:
 # each delivery row keeps its attempts and next attempt time, and re-queues itself; the sweep
 # re-queues any whose task was lost.
 
@@ -35,6 +30,11 @@ def fan_out_event(event_id: int) -> int:
 @shared_task(acks_late=True)
 def deliver_email(delivery_id: int) -> str:
     return emails.email_deliver(delivery_id=delivery_id)
+
+
+@shared_task(acks_late=True)
+def send_due_emails() -> int:
+    return emails.emails_send_due()
 
 
 @shared_task(acks_late=True)

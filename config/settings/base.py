@@ -364,7 +364,7 @@ WEBHOOK_ALLOW_PRIVATE_URLS = _env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=Fal
 # Deliveries run on their own queue (`celery worker -Q notify`, see the Procfile), so a slow
 # receiver never delays the socket pushes on the default queue.
 CELERY_TASK_ROUTES = {
-    "notifications.tasks.fan_out_event": {"queue": "notify"},
     "notifications.tasks.deliver_email": {"queue": "notify"},
+    "notifications.tasks.send_due_emails": {"queue": "notify"},
     "notifications.tasks.deliver_webhook": {"queue": "notify"},
 }

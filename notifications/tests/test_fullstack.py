@@ -464,7 +464,7 @@ class MidDelivery:
         rows = self.watcher.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
             "AND wait_event_type = 'Lock' AND query LIKE %s",
-            ['UPDATE "notifications_orderevent"%'],
+            ['SELECT %FROM "notifications_orderevent"%FOR UPDATE'],
         ).fetchall()
         return {pid for (pid,) in rows}
 

@@ -10,11 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.test import override_settings
 from django.utils import timezone
 
+from conftest import fullstack
 from notifications import services, tasks
 from notifications.groups import STAFF_GROUP, user_group
 from notifications.models import OrderEvent
@@ -107,12 +110,15 @@ def test_deliver_sends_to_owner_and_staff_once(customer, event):
     assert event.attempts == 1
 
 
-def test_deliver_task_is_safe_to_run_twice(customer, event):
+def test_deliver_task_pushes_every_event_due_once_and_is_safe_to_run_twice(customer, event):
+    placed = OrderEvent.objects.get(order=event.order, type="order.created")
+
     async def scenario() -> None:
         async with Listener(user_group(customer.pk)) as owner:
             run_task = sync_to_async(lambda: tasks.deliver_order_event.apply((event.pk,)).get())
-            assert await run_task() == 1
+            assert await run_task() == 2  # the order's order.created too, oldest first
             assert await run_task() == 0
+            assert await owner.next() == wire(placed)
             assert await owner.next() == wire(event)
             assert await owner.hears_nothing()
 
@@ -245,3 +251,23 @@ def test_the_sweep_fans_out_and_requeues_overdue_deliveries(customer, event, set
     assert services.deliveries_overdue() == ([delivery.pk], [])
     EmailDelivery.objects.filter(pk=delivery.pk).update(status="dead")
     assert services.deliveries_overdue() == ([], [])  # dead: never retried by the sweep
+
+
+@fullstack
+def test_commits_queue_one_dispatch_until_a_worker_takes_it(settings):
+    """Under load one task pushes every event committed while it waited in the queue."""
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue = tasks.deliver_order_event.app.conf.task_default_queue
+    broker.delete(queue)
+    cache.delete(services.DISPATCH_QUEUED_KEY)
+    try:
+        services.dispatch_request(1)
+        services.dispatch_request(2)  # a dispatch is queued and has not started: it finds 2
+        assert broker.llen(queue) == 1
+
+        assert services.event_process(event_id=1) == 0  # a worker starts it: nothing is due
+        services.dispatch_request(3)  # committed after the dispatch started: queue another
+        assert broker.llen(queue) == 2
+    finally:
+        broker.delete(queue)
+        cache.delete(services.DISPATCH_QUEUED_KEY)
