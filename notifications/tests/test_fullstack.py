@@ -25,6 +25,7 @@ from urllib.parse import quote
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin, Subprotocol
@@ -331,6 +332,26 @@ def _logs_on_failure() -> Iterator[None]:
         if logged:
             print(f"----- {service.name} ({service.log_path}) -----")
             print(logged[-20_000:])
+
+
+@pytest.fixture(autouse=True)
+def _stack_idle_at_teardown(transactional_db: Any) -> Iterator[None]:
+    """Before the test's tables are flushed, let the stack's processes finish what the test set
+    going (a worker still fanning out an event, say): a TRUNCATE racing their transactions can
+    deadlock. Waits at most a few seconds; a backend stuck on purpose (a killed worker's) does
+    not hold the teardown up for longer."""
+    yield
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )
+            (busy,) = cursor.fetchone()
+        if not busy:
+            return
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ from .test_fullstack import (
 logs = test_fullstack.logs
 people = test_fullstack.people
 _logs_on_failure = test_fullstack._logs_on_failure
+_stack_idle_at_teardown = test_fullstack._stack_idle_at_teardown
 
 pytestmark = [fullstack, pytest.mark.django_db(transaction=True)]
 

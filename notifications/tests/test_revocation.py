@@ -36,6 +36,7 @@ from notifications.groups import STAFF_GROUP, sessions_group, user_group
 from .test_fullstack import (
     Service,
     _logs_on_failure,  # noqa: F401  (autouse: every process's log when a test fails)
+    _stack_idle_at_teardown,  # noqa: F401  (autouse: no flush while the stack still works)
     call,
     logs,  # noqa: F401
     new_order,  # its order.created already pushed: a socket opened after hears only the test
