@@ -183,133 +183,146 @@ def _group_send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
 
 
 def events_deliver(*, event_ids: list[int]) -> int:
-    """Push the given events that are not yet delivered; safe to run twice. Returns how many.
-
-    The rows stay locked while they are pushed: a second task waits, then finds them delivered,
-    so two tasks never push one event twice. Every attempt is counted; an event whose pushes failed
-    `NOTIFY_SOCKET_MAX_ATTEMPTS` times is marked dead instead: the sweep stops retrying it, and
-    staff find it in the admin.
-    """
-    failure: Exception | None = None
-    with transaction.atomic():
-        events = list(
-            OrderEvent.objects.select_for_update()
-            .filter(pk__in=event_ids, delivered_at__isnull=True, dead_at__isnull=True)
-            .order_by("pk")
-        )
-        cap = settings.NOTIFY_SOCKET_MAX_ATTEMPTS
-        spent = [e.pk for e in events if e.attempts >= cap]
-        if spent:
-            OrderEvent.objects.filter(pk__in=spent).update(dead_at=timezone.now())
-            logger.warning("socket delivery of events %s dead after %d attempts", spent, cap)
-            events = [e for e in events if e.attempts < cap]
-        if not events:
-            return 0
-        pushing = OrderEvent.objects.filter(pk__in=[e.pk for e in events])
-        try:
-            _push(events)
-        except Exception as exc:  # noqa: BLE001 - counted here, raised below for the retry
-            failure = exc
-            pushing.update(attempts=F("attempts") + 1)
-        else:
-            pushing.update(attempts=F("attempts") + 1, delivered_at=timezone.now())
-    if failure is not None:
-        raise failure
-    return len(events)
+    """Push the given events that are not yet delivered; safe to run twice. Returns how many."""
+    return _dispatch(event_ids, push=True, fan_out=False)[0]
 
 
-def events_due() -> list[int]:
-    """The oldest events still to push or to fan out (a dispatch's batch)."""
-    due = Q(delivered_at__isnull=True, dead_at__isnull=True) | Q(fanned_out_at__isnull=True)
-    return list(
-        OrderEvent.objects.filter(due).order_by("pk").values_list("pk", flat=True)[:DISPATCH_BATCH]
-    )
+def events_fan_out(*, event_ids: list[int]) -> int:
+    """Write the given events' e-mail and webhook deliveries, if not yet written, and queue
+    them after commit; safe to run twice. Returns how many events it fanned out."""
+    return _dispatch(event_ids, push=False, fan_out=True)[1]
 
 
 def event_process(*, event_id: int) -> int:
     """What the task queued at commit does: push every event due (`event_id`'s and whatever
-    commits meanwhile) to the sockets, then fan them out to the other channels (write their
-    e-mail and webhook deliveries, queue those on the `notify` queue). Returns how many it
-    pushed.
+    commits meanwhile) to the sockets and fan them out to the other channels, a batch of
+    DISPATCH_BATCH per round. Returns how many it pushed.
 
     While it works, the queued mark stays set, so commits queue no further task: each round
     takes what committed during the last one. Once nothing is due it clears the mark and looks
     once more (a commit may have seen the mark just before it went), keeping the work if it
-    can set the mark again. A round that gets nothing done (its events failing to fan out, say)
-    ends the task and leaves them to the sweep; a task that ran DISPATCH_ROUNDS rounds hands
-    over to a new one.
+    can set the mark again. A round that gets nothing done ends the task and leaves the rest to
+    the sweep; a task that ran DISPATCH_ROUNDS rounds hands over to a new one.
     """
     pushed = 0
     for _round in range(DISPATCH_ROUNDS):
-        ids = events_due()
-        if not ids:
+        done = _dispatch(None, push=True, fan_out=True)
+        if done == (0, 0):
             cache.delete(DISPATCH_QUEUED_KEY)
-            ids = events_due()
-            if not ids or not cache.add(DISPATCH_QUEUED_KEY, event_id, DISPATCH_QUEUED_SECONDS):
+            if not events_due() or not cache.add(
+                DISPATCH_QUEUED_KEY, event_id, DISPATCH_QUEUED_SECONDS
+            ):
                 return pushed
-        done = events_dispatch(event_ids=ids)
+            done = _dispatch(None, push=True, fan_out=True)
+            if done == (0, 0):
+                break
         pushed += done[0]
-        if not any(done):
-            break
     cache.delete(DISPATCH_QUEUED_KEY)
     return pushed
 
 
-def events_dispatch(*, event_ids: list[int]) -> tuple[int, int]:
-    """Push the given events, then fan them out; returns how many were pushed and fanned out.
+def _due(*, push: bool, fan_out: bool) -> Q:
+    to_push = Q(delivered_at__isnull=True, dead_at__isnull=True)
+    to_fan_out = Q(fanned_out_at__isnull=True)
+    if push and fan_out:
+        return to_push | to_fan_out
+    return to_push if push else to_fan_out
 
-    The push goes first, so nothing sits in front of it. The fan-out runs even when the push
-    failed (which is raised after it), so e-mail and webhooks do not wait for the channel
-    layer; if the fan-out fails, the sweep fans the events out later.
+
+def events_due() -> list[int]:
+    """The oldest events still to push or to fan out (a dispatch's next batch)."""
+    due = OrderEvent.objects.filter(_due(push=True, fan_out=True)).order_by("pk")
+    return list(due.values_list("pk", flat=True)[:DISPATCH_BATCH])
+
+
+def _dispatch(event_ids: list[int] | None, *, push: bool, fan_out: bool) -> tuple[int, int]:
+    """One round, one transaction: lock the events due (the given ones, or the oldest batch),
+    push those not yet pushed, write the deliveries of those not yet fanned out, record both.
+    Returns how many were pushed and how many fanned out.
+
+    The rows stay locked until the commit: a second task waits, then finds them done, so no
+    event is pushed or fanned out twice. The push goes first, so nothing sits in front of it.
+    Every push attempt is counted; an event whose pushes failed NOTIFY_SOCKET_MAX_ATTEMPTS
+    times is marked dead instead (the sweep stops retrying it, staff find it in the admin). A
+    failed push does not hold up the fan-out: it is recorded, committed, then raised for the
+    task's retry.
     """
-    try:
-        pushed = events_deliver(event_ids=event_ids)
-    finally:
-        try:
-            fanned = events_fan_out(event_ids=event_ids)
-        except Exception:  # database or broker down: the sweep fans them out
-            logger.warning("could not fan out events %s; the sweep will", event_ids, exc_info=True)
-            fanned = 0
-    return pushed, fanned
+    failure: Exception | None = None
+    with transaction.atomic():
+        locked = (
+            OrderEvent.objects.select_for_update(of=("self",))
+            .select_related("recipient")
+            .filter(_due(push=push, fan_out=fan_out))
+            .order_by("pk")
+        )
+        if event_ids is not None:
+            locked = locked.filter(pk__in=event_ids)
+        events = list(locked[:DISPATCH_BATCH])
+        if not events:
+            return 0, 0
+        now = timezone.now()
+        cap = settings.NOTIFY_SOCKET_MAX_ATTEMPTS
+        due = [e for e in events if push and e.delivered_at is None and e.dead_at is None]
+        spent = {e.pk for e in due if e.attempts >= cap}
+        pushing = [e for e in due if e.pk not in spent]
+        if spent:
+            logger.warning("socket delivery of events %s dead after %d attempts", spent, cap)
+        if pushing:
+            try:
+                _push(pushing)
+            except Exception as exc:  # noqa: BLE001 - counted here, raised below for the retry
+                failure = exc
+        fanning = [e for e in events if fan_out and e.fanned_out_at is None]
+        if fanning:
+            _write_deliveries(fanning, now)
+        # One UPDATE per distinct change (usually one: pushed and fanned out together).
+        pushed_pks, fanned_pks = {e.pk for e in pushing}, {e.pk for e in fanning}
+        changes: dict[tuple[bool, bool, bool], list[int]] = {}
+        for e in events:
+            key = (e.pk in pushed_pks, e.pk in spent, e.pk in fanned_pks)
+            changes.setdefault(key, []).append(e.pk)
+        for (pushed, dead, fanned), pks in changes.items():
+            fields: dict[str, Any] = {}
+            if pushed:
+                fields["attempts"] = F("attempts") + 1
+                if failure is None:
+                    fields["delivered_at"] = now
+            if dead:
+                fields["dead_at"] = now
+            if fanned:
+                fields["fanned_out_at"] = now
+            if fields:
+                OrderEvent.objects.filter(pk__in=pks).update(**fields)
+    if failure is not None:
+        raise failure
+    return len(pushing), len(fanning)
 
 
 def _emails_on() -> bool:
     return bool(settings.NOTIFY_EMAIL_ENABLED)
 
 
-def events_fan_out(*, event_ids: list[int]) -> int:
-    """Write one e-mail delivery per event and customer address, and one webhook delivery per
-    event and subscribed active endpoint; queue them after commit. Safe to run twice: an event
-    is fanned out once, under its row lock. Returns how many events it fanned out."""
-    with transaction.atomic():
-        events = list(
-            OrderEvent.objects.select_for_update(of=("self",), skip_locked=True)
-            .filter(pk__in=event_ids, fanned_out_at__isnull=True)
-            .select_related("recipient")
-            .order_by("pk")
-        )
-        if not events:
-            return 0
-        now = timezone.now()
-        endpoints = list(WebhookEndpoint.objects.filter(is_active=True).only("pk", "events"))
-        emails = [
-            EmailDelivery(event=e, recipient=e.recipient.email, next_attempt_at=now)
-            for e in events
-            if _emails_on() and e.recipient.email
-        ]
-        hooks = [
-            WebhookDelivery(endpoint=endpoint, event=e, next_attempt_at=now)
-            for e in events
-            for endpoint in endpoints
-            if e.type in endpoint.events
-        ]
-        # The events are locked and not fanned out yet: none has a delivery (the unique
-        # constraints back that up), so the inserts return their keys.
-        email_ids = [d.pk for d in EmailDelivery.objects.bulk_create(emails)]
-        hook_ids = [d.pk for d in WebhookDelivery.objects.bulk_create(hooks)]
-        OrderEvent.objects.filter(pk__in=[e.pk for e in events]).update(fanned_out_at=now)
+def _write_deliveries(events: list[OrderEvent], now: Any) -> None:
+    """One e-mail delivery per event and customer address, one webhook delivery per event and
+    subscribed active endpoint, queued after commit. The events are locked and not fanned out
+    yet: none has a delivery (the unique constraints back that up), so the inserts return
+    their keys."""
+    endpoints = list(WebhookEndpoint.objects.filter(is_active=True).only("pk", "events"))
+    emails = [
+        EmailDelivery(event=e, recipient=e.recipient.email, next_attempt_at=now)
+        for e in events
+        if _emails_on() and e.recipient.email
+    ]
+    hooks = [
+        WebhookDelivery(endpoint=endpoint, event=e, next_attempt_at=now)
+        for e in events
+        for endpoint in endpoints
+        if e.type in endpoint.events
+    ]
+    email_ids = [d.pk for d in EmailDelivery.objects.bulk_create(emails)] if emails else []
+    hook_ids = [d.pk for d in WebhookDelivery.objects.bulk_create(hooks)] if hooks else []
+    if email_ids or hook_ids:
         transaction.on_commit(lambda: _deliveries_request(email_ids, hook_ids))
-    return len(events)
 
 
 def _deliveries_request(email_ids: list[int], hook_ids: list[int]) -> None:

@@ -478,14 +478,15 @@ class MidDelivery:
     watcher: Any  # an autocommit connection reading pg_stat_activity
 
     def waiting(self) -> set[int]:
-        """The backends of deliveries blocked on our lock. Read from their own connection, one
-        statement at a time: PostgreSQL shows pg_stat_activity as it was when a transaction
-        first read it. (A killed worker's backend goes on waiting: PostgreSQL notices the
-        client is gone only when it next talks to it.)"""
+        """The backends of deliveries blocked on our lock: their locking read of the outbox
+        (pg_stat_activity keeps only the first 1 KB of a query, so match its start). Read from
+        their own connection, one statement at a time: PostgreSQL shows pg_stat_activity as it
+        was when a transaction first read it. (A killed worker's backend goes on waiting:
+        PostgreSQL notices the client is gone only when it next talks to it.)"""
         rows = self.watcher.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
             "AND wait_event_type = 'Lock' AND query LIKE %s",
-            ['SELECT %FROM "notifications_orderevent"%FOR UPDATE'],
+            ['SELECT "notifications_orderevent"."id"%'],
         ).fetchall()
         return {pid for (pid,) in rows}
 
