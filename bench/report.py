@@ -270,9 +270,9 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
         out.append(
             [
                 f"{wh['changes']} changes to 3 webhooks (1 failing half the time): deliveries/s",
-                f"{_n(wh['deliveries_per_s'], 1)}/s, {wh['lost']} lost",
+                f"{_n(wh['deliveries_per_s'], 1)}/s, {wh['lost']} lost, {wh.get('dead', 0)} dead",
                 "—",
-                "target: 0 lost",
+                "target: 0 lost, 0 dead",
                 "—",
             ]
         )
