@@ -29,6 +29,7 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from .webhooks import webhooks_request
 
 if TYPE_CHECKING:
     from orders.models import Order, OrderItem, OrderStatusChange
@@ -305,8 +306,8 @@ def _emails_on() -> bool:
 def _write_deliveries(events: list[OrderEvent], now: Any) -> None:
     """One e-mail delivery per event and customer address, one webhook delivery per event and
     subscribed active endpoint, queued after commit. The events are locked and not fanned out
-    yet: none has a delivery (the unique constraints back that up), so the inserts return
-    their keys."""
+    yet: none has a delivery (the unique constraints back that up), so nothing is written
+    twice."""
     endpoints = list(WebhookEndpoint.objects.filter(is_active=True).only("pk", "events"))
     emails = [
         EmailDelivery(event=e, recipient=e.recipient.email, next_attempt_at=now)
@@ -319,18 +320,21 @@ def _write_deliveries(events: list[OrderEvent], now: Any) -> None:
         for endpoint in endpoints
         if e.type in endpoint.events
     ]
-    email_ids = [d.pk for d in EmailDelivery.objects.bulk_create(emails)] if emails else []
-    hook_ids = [d.pk for d in WebhookDelivery.objects.bulk_create(hooks)] if hooks else []
-    if email_ids or hook_ids:
-        transaction.on_commit(lambda: _deliveries_request(email_ids, hook_ids))
+    if emails:
+        EmailDelivery.objects.bulk_create(emails)
+    if hooks:
+        WebhookDelivery.objects.bulk_create(hooks)
+    hooked = sorted({h.endpoint_id for h in hooks})
+    if emails or hooked:
+        transaction.on_commit(lambda: _deliveries_request(emails=bool(emails), endpoints=hooked))
 
 
-def _deliveries_request(email_ids: list[int], hook_ids: list[int]) -> None:
-    """New e-mails go out in a batch (one SMTP connection); each webhook delivery has a task of
-    its own, so a slow receiver holds up only itself."""
-    if email_ids:
+def _deliveries_request(*, emails: bool, endpoints: list[int]) -> None:
+    """New e-mails go out in a batch (one SMTP connection), new webhook deliveries in a batch
+    per endpoint, so a slow receiver holds up only its own."""
+    if emails:
         emails_request()
-    deliveries_enqueue(webhooks=hook_ids)
+    webhooks_request(endpoints)
 
 
 def deliveries_enqueue(*, emails: Sequence[int] = (), webhooks: Sequence[int] = ()) -> None:

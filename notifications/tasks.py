@@ -22,7 +22,7 @@ def deliver_order_event(event_id: int) -> int:
     return services.event_process(event_id=event_id)
 
 
-# The three below run on the `notify` queue (CELERY_TASK_ROUTES). Their retries are not Celery's:
+# The four below run on the `notify` queue (CELERY_TASK_ROUTES). Their retries are not Celery's:
 # each delivery row keeps its attempts and next attempt time, and re-queues itself; the sweep
 # re-queues any whose task was lost.
 
@@ -40,6 +40,11 @@ def send_due_emails() -> int:
 @shared_task(acks_late=True)
 def deliver_webhook(delivery_id: int) -> str:
     return webhooks.webhook_deliver(delivery_id=delivery_id)
+
+
+@shared_task(acks_late=True)
+def send_due_webhooks(endpoint_id: int) -> int:
+    return webhooks.webhooks_send_due(endpoint_id=endpoint_id)
 
 
 @shared_task(acks_late=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=3)

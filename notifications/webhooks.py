@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -35,6 +36,14 @@ USER_AGENT = "shop-webhooks/1"
 RETRYABLE_STATUSES = frozenset({408, 429})
 MAX_RETRY_AFTER = timedelta(days=1)
 RESEND_LIMIT = 10_000  # events one re-enabling re-sends at most
+# New deliveries go out in batches per endpoint, by a task queued only when none is queued for
+# that endpoint and not yet started (as the socket dispatch and e-mail): under load one task
+# sends what many events wrote, and a slow receiver still holds up only its own batch. The
+# mark expires, so a lost task holds nothing up for longer than this.
+SEND_QUEUED_KEY = "notifications:webhooks-queued:{}"
+SEND_QUEUED_SECONDS = 5
+SEND_BATCH = 50
+SEND_ROUNDS = 20
 
 
 def _new_secret() -> str:
@@ -184,20 +193,97 @@ def sign(*, secret: str, msg_id: str, timestamp: datetime, body: str) -> str:
     return Webhook(secret).sign(msg_id=msg_id, timestamp=timestamp, data=body)
 
 
+def _claim(deliveries: Any, *, limit: int) -> list[WebhookDelivery]:
+    """Claim the oldest due ones of active endpoints (their next attempt moves into the future,
+    a lease that outlives the timeout, committed before anything is sent; rows another task is
+    claiming are skipped) and read them with their endpoint and event."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            deliveries.select_for_update(of=("self",), skip_locked=True)
+            .filter(
+                status=DeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__is_active=True
+            )
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        WebhookDelivery.objects.filter(pk__in=ids).update(
+            next_attempt_at=now + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    return list(
+        WebhookDelivery.objects.select_related("endpoint", "event")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+
+
 def webhook_deliver(*, delivery_id: int) -> str:
     """Make the next attempt of one delivery, if it is due; safe to run twice (the row is
-    claimed by moving its next attempt into the future, a lease that outlives the timeout)."""
-    now = timezone.now()
-    lease = now + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id,
-        status=DeliveryStatus.PENDING,
-        next_attempt_at__lte=now,
-        endpoint__is_active=True,
-    ).update(next_attempt_at=lease, attempts=F("attempts") + 1)
+    claimed first). Retries and the sweep come this way."""
+    claimed = _claim(WebhookDelivery.objects.filter(pk=delivery_id), limit=1)
     if not claimed:
         return "not due"
-    delivery = WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
+    return _attempt(claimed[0])
+
+
+def webhooks_request(endpoint_ids: Iterable[int]) -> None:
+    """After new deliveries commit: queue a batch send per endpoint, unless one is queued for
+    it and not yet started."""
+    from .tasks import send_due_webhooks
+
+    for pk in sorted(set(endpoint_ids)):
+        key = SEND_QUEUED_KEY.format(pk)
+        if not cache.add(key, 1, SEND_QUEUED_SECONDS):
+            continue
+        try:
+            send_due_webhooks.delay(pk)
+        except BaseException:
+            cache.delete(key)  # the next fan-out tries again
+            raise
+
+
+def webhooks_send_due(*, endpoint_id: int) -> int:
+    """Attempt one endpoint's oldest due deliveries, a batch at a time, until none is due (at
+    most SEND_ROUNDS batches, then a new task takes over) or the endpoint is disabled. While it
+    works the queued mark stays set; once nothing is due it clears the mark and looks once more
+    (a fan-out may have seen the mark just before it went). Returns how many it attempted."""
+    key = SEND_QUEUED_KEY.format(endpoint_id)
+    mine = WebhookDelivery.objects.filter(endpoint_id=endpoint_id)
+    tried = 0
+    for _round in range(SEND_ROUNDS):
+        claimed = _claim(mine, limit=SEND_BATCH)
+        if not claimed:
+            cache.delete(key)
+            claimed = _claim(mine, limit=SEND_BATCH)
+            if not claimed:
+                return tried
+            cache.add(key, 1, SEND_QUEUED_SECONDS)  # or a new task is queued: both send
+        for i, delivery in enumerate(claimed):
+            outcome = _attempt(delivery)
+            tried += 1
+            if outcome == DeliveryStatus.SUCCEEDED:
+                continue
+            if not WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True).exists():
+                _unclaim(claimed[i + 1 :])  # disabled meanwhile: the rest waits, unattempted
+                cache.delete(key)
+                return tried
+    cache.delete(key)
+    webhooks_request([endpoint_id])
+    return tried
+
+
+def _unclaim(deliveries: list[WebhookDelivery]) -> None:
+    if deliveries:
+        WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+            next_attempt_at=timezone.now(), attempts=F("attempts") - 1
+        )
+
+
+def _attempt(delivery: WebhookDelivery) -> str:
+    """Send one claimed delivery, signed, and record what happened."""
     endpoint, event = delivery.endpoint, delivery.event
     body = json.dumps(event.webhook_body(), separators=(",", ":"))
     sent_at = timezone.now()

@@ -367,4 +367,5 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.deliver_email": {"queue": "notify"},
     "notifications.tasks.send_due_emails": {"queue": "notify"},
     "notifications.tasks.deliver_webhook": {"queue": "notify"},
+    "notifications.tasks.send_due_webhooks": {"queue": "notify"},
 }

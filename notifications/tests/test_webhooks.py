@@ -403,3 +403,47 @@ def test_dead_deliveries_of_every_channel_are_listed_for_staff(
     ]
     assert all(i["dead_at"] for items in listed.values() for i in items)
     assert customer_api.get("/api/notifications/dead/").status_code == 403
+
+
+def test_one_batch_sends_every_due_delivery_of_its_endpoint_once(customer, staff, private_ok):
+    with webhook_receiver() as receiver, webhook_receiver() as other:
+        endpoint = subscribed(receiver.url)
+        elsewhere = subscribed(other.url)
+        order = new_order(customer=customer)
+        events = [placed_event(order), change_status(order=order, status="processing", by=staff)]
+        services.events_fan_out(event_ids=[e.pk for e in events])
+
+        assert webhooks.webhooks_send_due(endpoint_id=endpoint.pk) == 2
+        assert webhooks.webhooks_send_due(endpoint_id=endpoint.pk) == 0  # nothing twice
+
+    assert [r.headers["webhook-id"] for r in receiver.requests()] == [str(e.uid) for e in events]
+    assert other.requests() == []  # another endpoint's batch is its own
+    assert (
+        list(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("status", "attempts"))
+        == [("succeeded", 1)] * 2
+    )
+    assert (
+        list(WebhookDelivery.objects.filter(endpoint=elsewhere).values_list("status", "attempts"))
+        == [("pending", 0)] * 2
+    )
+
+
+def test_a_batch_stops_when_its_endpoint_is_disabled_and_leaves_the_rest_unattempted(
+    customer, staff, private_ok, settings
+):
+    settings.WEBHOOK_DISABLE_AFTER = 1
+    with webhook_receiver(lambda r: Answer(500)) as receiver:
+        endpoint = subscribed(receiver.url)
+        order = new_order(customer=customer)
+        events = [placed_event(order), change_status(order=order, status="processing", by=staff)]
+        services.events_fan_out(event_ids=[e.pk for e in events])
+
+        assert webhooks.webhooks_send_due(endpoint_id=endpoint.pk) == 1
+
+    assert len(receiver.requests()) == 1
+    endpoint.refresh_from_db()
+    assert endpoint.is_active is False
+    first, second = WebhookDelivery.objects.filter(endpoint=endpoint).order_by("event_id")
+    assert (first.status, first.attempts, first.last_status_code) == ("pending", 1, 500)
+    assert (second.status, second.attempts, second.last_status_code) == ("pending", 0, None)
+    assert second.next_attempt_at <= timezone.now()  # re-enabling sends it at once
