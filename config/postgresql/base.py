@@ -8,17 +8,11 @@ that backoff into a PoolTimeout: the 10 s hang and 500 this replaces. Here the f
 makes the pool check all its idle connections (`ConnectionPool.check()` discards the broken
 ones and opens replacements in the background) and the request borrows again at once, waiting
 at most DB_POOL_TIMEOUT for a fresh connection.
-
-The check costs no round trip: an idle connection has nothing to read unless PostgreSQL said
-goodbye (its termination notice, or the end of the stream), so a readable socket means dead.
-(A connection that sent no query is sent nothing else: we LISTEN to nothing.) psycopg_pool's
-own check sends an empty query, one round trip on every request and task.
 """
 
 from __future__ import annotations
 
 import logging
-import select
 from typing import Any
 
 from django.db.backends.postgresql import base
@@ -37,22 +31,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if pool is None:
             return connection
         for _attempt in range(BORROW_ATTEMPTS - 1):
-            if _idle_and_alive(connection):
+            try:
+                ConnectionPool.check_connection(connection)
+            except Exception:  # noqa: BLE001 - whatever broke it, this connection is done
+                logger.warning("pooled database connection was dead; checking the idle ones")
+                pool.putconn(connection)  # closed: the pool discards it and opens another
+                pool.check()
+                connection = super().get_new_connection(conn_params)
+            else:
                 return connection
-            logger.warning("pooled database connection was dead; checking the idle ones")
-            connection.close()
-            pool.putconn(connection)  # closed: the pool discards it and opens another
-            pool.check()
-            connection = super().get_new_connection(conn_params)
-        ConnectionPool.check_connection(connection)  # a round trip: 503 if still dead
+        ConnectionPool.check_connection(connection)  # fails the request (503) if still dead
         return connection
-
-
-def _idle_and_alive(connection: Any) -> bool:
-    if connection.closed or connection.broken:
-        return False
-    try:
-        readable, _, _ = select.select([connection.fileno()], [], [], 0)
-    except (OSError, ValueError):
-        return False
-    return not readable
