@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import smtplib
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import models, transaction
-from django.db.models import F
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -56,24 +56,12 @@ def email_message(delivery: EmailDelivery) -> EmailMultiAlternatives:
     return message
 
 
-def _claim(deliveries: models.QuerySet[EmailDelivery], *, limit: int) -> list[EmailDelivery]:
-    """Claim the oldest due, unsent ones (their next attempt moves into the future, committed
-    before anything is sent, so two tasks never send one e-mail; rows another task is claiming
-    are skipped) and read them with their events."""
-    now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            deliveries.select_for_update(skip_locked=True)
-            .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if not ids:
-            return []
-        EmailDelivery.objects.filter(pk__in=ids).update(
-            next_attempt_at=now + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS),
-            attempts=F("attempts") + 1,
-        )
+def _claim(deliveries: Any, *, limit: int) -> list[EmailDelivery]:
+    """Claim the oldest due ones (`DeliveryQuerySet.claim_due`) and read them with their
+    events."""
+    ids = deliveries.claim_due(limit=limit)
+    if not ids:
+        return []
     return list(EmailDelivery.objects.select_related("event").filter(pk__in=ids).order_by("pk"))
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
 
 # Bumped when a payload's shape changes incompatibly; receivers read it from `data.version`.
 PAYLOAD_VERSION = 1
@@ -86,6 +90,28 @@ class DeliveryStatus(models.TextChoices):
     DEAD = "dead", "Dead"  # every attempt of the schedule failed
 
 
+class DeliveryQuerySet(models.QuerySet[Any]):
+    def claim_due(self, *, limit: int) -> list[int]:
+        """Claim the oldest due, pending rows of this queryset, at most `limit`: their next
+        attempt moves NOTIFY_LEASE_SECONDS into the future and their attempts count up, committed
+        before the caller sends anything, so two senders never send one delivery (rows another
+        sender is claiming are skipped). Returns their keys."""
+        now = timezone.now()
+        with transaction.atomic(using=self.db):
+            ids = list(
+                self.select_for_update(of=("self",), skip_locked=True)
+                .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+                .order_by("next_attempt_at", "pk")
+                .values_list("pk", flat=True)[:limit]
+            )
+            if ids:
+                self.model._default_manager.filter(pk__in=ids).update(
+                    next_attempt_at=now + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS),
+                    attempts=F("attempts") + 1,
+                )
+        return ids
+
+
 class Delivery(models.Model):
     """What every channel's delivery row keeps: its state, its attempts and when to try next."""
 
@@ -98,6 +124,8 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         abstract = True

@@ -194,30 +194,13 @@ def sign(*, secret: str, msg_id: str, timestamp: datetime, body: str) -> str:
 
 
 def _claim(deliveries: Any, *, limit: int) -> list[WebhookDelivery]:
-    """Claim the oldest due ones of active endpoints (their next attempt moves into the future,
-    a lease that outlives the timeout, committed before anything is sent; rows another task is
-    claiming are skipped) and read them with their endpoint and event."""
-    now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            deliveries.select_for_update(of=("self",), skip_locked=True)
-            .filter(
-                status=DeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__is_active=True
-            )
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if not ids:
-            return []
-        WebhookDelivery.objects.filter(pk__in=ids).update(
-            next_attempt_at=now + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS),
-            attempts=F("attempts") + 1,
-        )
-    return list(
-        WebhookDelivery.objects.select_related("endpoint", "event")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    )
+    """Claim the oldest due ones of active endpoints (`DeliveryQuerySet.claim_due`: a lease
+    that outlives the timeout) and read them with their endpoint and event."""
+    ids = deliveries.filter(endpoint__is_active=True).claim_due(limit=limit)
+    if not ids:
+        return []
+    claimed = WebhookDelivery.objects.select_related("endpoint", "event").filter(pk__in=ids)
+    return list(claimed.order_by("pk"))
 
 
 def webhook_deliver(*, delivery_id: int) -> str:
