@@ -102,8 +102,8 @@ def order_status_update(request: AuthedRequest, order_id: int, payload: OrderSta
     `validation_error`.
     """
     require_staff(request.auth)
-    services.order_status_change(order_id=order_id, status=payload.status, by=request.auth)
-    return selectors.order_get(user=request.auth, pk=order_id)
+    order = services.order_status_change(order_id=order_id, status=payload.status, by=request.auth)
+    return selectors.order_with_lines(order)
 
 
 @router.post(
@@ -119,5 +119,5 @@ def order_cancel(request: AuthedRequest, order_id: int):
     `token_invalid` or `token_revoked`, 404 `order_not_found`, 409 `invalid_transition` (no
     longer pending), 422 `validation_error`.
     """
-    services.order_cancel(order_id=order_id, by=request.auth)
-    return selectors.order_get(user=request.auth, pk=order_id)
+    order = services.order_cancel(order_id=order_id, by=request.auth)
+    return selectors.order_with_lines(order)

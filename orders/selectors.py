@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 
 from config.errors import NotFound
 
@@ -25,4 +25,11 @@ def order_get(*, user: Any, pk: int) -> Order:
     if order is None:
         # The same answer for "missing" and "not yours": ids of others' orders stay unknown.
         raise NotFound(f"Order {pk} not found.", code="order_not_found")
+    return order
+
+
+def order_with_lines(order: Order) -> Order:
+    """An order a service just wrote (customer loaded), with its lines: the answer to a change
+    without reading the order again."""
+    prefetch_related_objects([order], "items")
     return order

@@ -165,10 +165,16 @@ def order_status_change(
     """The single path for every status change (API, owner's cancel, admin).
 
     Checks the transition table, returns stock on cancellation, records who/when/from/to and
-    writes the notification outbox row, all in one transaction.
+    writes the notification outbox row, all in one transaction. Returns the changed order with
+    its customer (its lines: `selectors.order_with_lines`).
     """
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .filter(pk=order_id)
+            .first()
+        )
         if order is None:
             raise NotFound(f"Order {order_id} not found.", code="order_not_found")
         old = order.status
