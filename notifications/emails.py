@@ -8,21 +8,19 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from .bursts import burst_drain, burst_request
 from .models import DeliveryStatus, EmailDelivery, EventType
 
 logger = logging.getLogger(__name__)
 
-# New e-mails are sent in batches over one SMTP connection, by a task queued only when none is
-# queued and not yet started (as the socket dispatch): under load one task sends what many
-# orders wrote. The mark expires, so a lost task holds nothing up for longer than this.
+# New e-mails are sent in batches over one SMTP connection, by a task queued once per burst of
+# fan-outs (notifications.bursts): under load one task sends what many orders wrote.
 SEND_QUEUED_KEY = "notifications:emails-queued"
-SEND_QUEUED_SECONDS = 5
 SEND_BATCH = 50
 SEND_ROUNDS = 20
 
@@ -121,32 +119,22 @@ def emails_request() -> None:
     """After new deliveries commit: queue a batch send unless one is queued and not started."""
     from .tasks import send_due_emails
 
-    if not cache.add(SEND_QUEUED_KEY, 1, SEND_QUEUED_SECONDS):
-        return
-    try:
-        send_due_emails.delay()
-    except BaseException:
-        cache.delete(SEND_QUEUED_KEY)  # the next fan-out tries again
-        raise
+    burst_request(SEND_QUEUED_KEY, send_due_emails)
 
 
 def emails_send_due() -> int:
-    """Send the oldest due e-mails, a batch at a time over one connection, until none is due
-    (at most SEND_ROUNDS batches, then a new task takes over). While it works the queued mark
-    stays set, so new deliveries queue no further task; once nothing is due it clears the mark
-    and looks once more (a fan-out may have seen the mark just before it went). Returns how
-    many it tried."""
+    """Send the oldest due e-mails, SEND_BATCH at a time over one connection, until none is due
+    (`burst_drain`). Returns how many it tried."""
     tried = 0
-    for _round in range(SEND_ROUNDS):
+
+    def one_batch() -> int:
+        nonlocal tried
         claimed = _claim(EmailDelivery.objects.all(), limit=SEND_BATCH)
-        if not claimed:
-            cache.delete(SEND_QUEUED_KEY)
-            claimed = _claim(EmailDelivery.objects.all(), limit=SEND_BATCH)
-            if not claimed:
-                return tried
-            cache.add(SEND_QUEUED_KEY, 1, SEND_QUEUED_SECONDS)  # or a new task is queued: both send
-        _send(claimed)
+        if claimed:
+            _send(claimed)
         tried += len(claimed)
-    cache.delete(SEND_QUEUED_KEY)
-    emails_request()
+        return len(claimed)
+
+    if not burst_drain(SEND_QUEUED_KEY, one_batch, rounds=SEND_ROUNDS):
+        emails_request()
     return tried

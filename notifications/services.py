@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .bursts import burst_drain, burst_request
 from .emails import emails_request
 from .groups import STAFF_GROUP, sessions_group, user_group
 from .models import (
@@ -39,12 +39,10 @@ logger = logging.getLogger(__name__)
 # A sweep leaves fresh events to the task sent at commit.
 SWEEP_GRACE = timedelta(seconds=5)
 SWEEP_BATCH = 500
-# A commit queues a dispatch task only when none is queued and not yet started: that one finds
-# the new event too. So under load one task pushes (and fans out) every event committed while
-# it waited, instead of one task per event (whose queueing and running cost more than the push).
-# The mark expires, so a lost task holds nothing up for longer than this.
+# The dispatch is queued once per burst of commits (notifications.bursts): under load one task
+# pushes and fans out every event committed while it waited, instead of one task per event
+# (whose queueing and running cost more than the push).
 DISPATCH_QUEUED_KEY = "notifications:dispatch-queued"
-DISPATCH_QUEUED_SECONDS = 5
 DISPATCH_BATCH = 200
 DISPATCH_ROUNDS = 50
 
@@ -100,17 +98,10 @@ def order_event_record(
 
 def dispatch_request(event_id: int) -> None:
     """After a commit: queue a dispatch unless one is already queued and has not started (it
-    will find this event). While the cache is unreachable nothing is queued from here: the
-    broker is then usually unreachable too, and the sweep pushes the event."""
+    will find this event too)."""
     from .tasks import deliver_order_event
 
-    if not cache.add(DISPATCH_QUEUED_KEY, event_id, DISPATCH_QUEUED_SECONDS):
-        return
-    try:
-        deliver_order_event.delay(event_id)
-    except BaseException:
-        cache.delete(DISPATCH_QUEUED_KEY)  # the next commit tries again
-        raise
+    burst_request(DISPATCH_QUEUED_KEY, deliver_order_event, event_id)
 
 
 class _SenderLoop:
@@ -196,29 +187,18 @@ def events_fan_out(*, event_ids: list[int]) -> int:
 
 def event_process(*, event_id: int) -> int:
     """What the task queued at commit does: push every event due (`event_id`'s and whatever
-    commits meanwhile) to the sockets and fan them out to the other channels, a batch of
-    DISPATCH_BATCH per round. Returns how many it pushed.
-
-    While it works, the queued mark stays set, so commits queue no further task: each round
-    takes what committed during the last one. Once nothing is due it clears the mark and looks
-    once more (a commit may have seen the mark just before it went), keeping the work if it
-    can set the mark again. A round that gets nothing done ends the task and leaves the rest to
-    the sweep; a task that ran DISPATCH_ROUNDS rounds hands over to a new one.
-    """
+    commits meanwhile) to the sockets and fan them out to the other channels, DISPATCH_BATCH
+    at a time, until none is left (`burst_drain`). Returns how many it pushed."""
     pushed = 0
-    for _round in range(DISPATCH_ROUNDS):
+
+    def one_round() -> int:
+        nonlocal pushed
         done = _dispatch(None, push=True, fan_out=True)
-        if done == (0, 0):
-            cache.delete(DISPATCH_QUEUED_KEY)
-            if not events_due() or not cache.add(
-                DISPATCH_QUEUED_KEY, event_id, DISPATCH_QUEUED_SECONDS
-            ):
-                return pushed
-            done = _dispatch(None, push=True, fan_out=True)
-            if done == (0, 0):
-                break
         pushed += done[0]
-    cache.delete(DISPATCH_QUEUED_KEY)
+        return sum(done)
+
+    if not burst_drain(DISPATCH_QUEUED_KEY, one_round, rounds=DISPATCH_ROUNDS):
+        dispatch_request(event_id)
     return pushed
 
 
@@ -228,12 +208,6 @@ def _due(*, push: bool, fan_out: bool) -> Q:
     if push and fan_out:
         return to_push | to_fan_out
     return to_push if push else to_fan_out
-
-
-def events_due() -> list[int]:
-    """The oldest events still to push or to fan out (a dispatch's next batch)."""
-    due = OrderEvent.objects.filter(_due(push=True, fan_out=True)).order_by("pk")
-    return list(due.values_list("pk", flat=True)[:DISPATCH_BATCH])
 
 
 def _dispatch(event_ids: list[int] | None, *, push: bool, fan_out: bool) -> tuple[int, int]:

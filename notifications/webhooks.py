@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -21,6 +20,7 @@ from standardwebhooks.webhooks import Webhook
 from config.errors import FieldInvalid, NotFound
 
 from . import outbound
+from .bursts import burst_drain, burst_request
 from .models import (
     DeliveryStatus,
     EventType,
@@ -36,12 +36,10 @@ USER_AGENT = "shop-webhooks/1"
 RETRYABLE_STATUSES = frozenset({408, 429})
 MAX_RETRY_AFTER = timedelta(days=1)
 RESEND_LIMIT = 10_000  # events one re-enabling re-sends at most
-# New deliveries go out in batches per endpoint, by a task queued only when none is queued for
-# that endpoint and not yet started (as the socket dispatch and e-mail): under load one task
-# sends what many events wrote, and a slow receiver still holds up only its own batch. The
-# mark expires, so a lost task holds nothing up for longer than this.
+# New deliveries go out in batches per endpoint, by a task queued once per burst of fan-outs
+# for that endpoint (notifications.bursts): under load one task sends what many events wrote,
+# and a slow receiver still holds up only its own batch.
 SEND_QUEUED_KEY = "notifications:webhooks-queued:{}"
-SEND_QUEUED_SECONDS = 5
 SEND_BATCH = 50
 SEND_ROUNDS = 20
 
@@ -218,43 +216,30 @@ def webhooks_request(endpoint_ids: Iterable[int]) -> None:
     from .tasks import send_due_webhooks
 
     for pk in sorted(set(endpoint_ids)):
-        key = SEND_QUEUED_KEY.format(pk)
-        if not cache.add(key, 1, SEND_QUEUED_SECONDS):
-            continue
-        try:
-            send_due_webhooks.delay(pk)
-        except BaseException:
-            cache.delete(key)  # the next fan-out tries again
-            raise
+        burst_request(SEND_QUEUED_KEY.format(pk), send_due_webhooks, pk)
 
 
 def webhooks_send_due(*, endpoint_id: int) -> int:
-    """Attempt one endpoint's oldest due deliveries, a batch at a time, until none is due (at
-    most SEND_ROUNDS batches, then a new task takes over) or the endpoint is disabled. While it
-    works the queued mark stays set; once nothing is due it clears the mark and looks once more
-    (a fan-out may have seen the mark just before it went). Returns how many it attempted."""
-    key = SEND_QUEUED_KEY.format(endpoint_id)
+    """Attempt one endpoint's oldest due deliveries, SEND_BATCH at a time, until none is due
+    (`burst_drain`) or the endpoint is disabled (its deliveries are then no longer claimed).
+    Returns how many it attempted."""
     mine = WebhookDelivery.objects.filter(endpoint_id=endpoint_id)
     tried = 0
-    for _round in range(SEND_ROUNDS):
+
+    def one_batch() -> int:
+        nonlocal tried
         claimed = _claim(mine, limit=SEND_BATCH)
-        if not claimed:
-            cache.delete(key)
-            claimed = _claim(mine, limit=SEND_BATCH)
-            if not claimed:
-                return tried
-            cache.add(key, 1, SEND_QUEUED_SECONDS)  # or a new task is queued: both send
         for i, delivery in enumerate(claimed):
-            outcome = _attempt(delivery)
             tried += 1
-            if outcome == DeliveryStatus.SUCCEEDED:
+            if _attempt(delivery) == DeliveryStatus.SUCCEEDED:
                 continue
             if not WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True).exists():
                 _unclaim(claimed[i + 1 :])  # disabled meanwhile: the rest waits, unattempted
-                cache.delete(key)
-                return tried
-    cache.delete(key)
-    webhooks_request([endpoint_id])
+                break
+        return len(claimed)
+
+    if not burst_drain(SEND_QUEUED_KEY.format(endpoint_id), one_batch, rounds=SEND_ROUNDS):
+        webhooks_request([endpoint_id])
     return tried
 
 

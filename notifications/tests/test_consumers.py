@@ -76,7 +76,7 @@ deliver = sync_to_async(lambda event_id: tasks.deliver_order_event.apply((event_
 def push_due() -> None:
     """Push what is already due (the set-up orders' order.created) before any socket listens,
     so a test's `deliver` pushes exactly the events it made."""
-    services.events_deliver(event_ids=services.events_due())
+    services.events_deliver(event_ids=list(OrderEvent.objects.values_list("pk", flat=True)))
 
 
 changed = sync_to_async(change_status)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
 
+from accounts.tests.factories import UserFactory
+from conftest import fullstack
 from notifications import emails, services
 from notifications.models import EmailDelivery
 
@@ -85,3 +90,44 @@ def test_no_mail_without_an_address(customer):
     services.events_fan_out(event_ids=[placed.pk])
 
     assert EmailDelivery.objects.count() == 0
+
+
+@fullstack
+@pytest.mark.django_db(transaction=True)
+def test_racing_batch_senders_and_retried_tasks_send_every_mail_once(mailbox):
+    """Real threads on PostgreSQL: three batch senders and the one-delivery task (retries, the
+    sweep) claim the same deliveries at once; each e-mail reaches the server once."""
+    customer = UserFactory()
+    events = [placed_event(new_order(customer=customer)) for _ in range(30)]
+    services.events_fan_out(event_ids=[e.pk for e in events])
+    ids = list(EmailDelivery.objects.order_by("pk").values_list("pk", flat=True))
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def racer(work: Callable[[], object]) -> threading.Thread:
+        def run() -> None:
+            try:
+                start.wait(timeout=10)
+                work()
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        return threading.Thread(target=run)
+
+    threads = [
+        *(racer(emails.emails_send_due) for _ in range(3)),
+        racer(lambda: [emails.email_deliver(delivery_id=pk) for pk in ids]),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert errors == []
+    assert sorted(m["X-Shop-Event-Id"] for m in mailbox.messages) == sorted(
+        str(e.uid) for e in events
+    )
+    assert set(EmailDelivery.objects.values_list("status", "attempts")) == {("succeeded", 1)}
+    cache.delete(emails.SEND_QUEUED_KEY)

@@ -14,13 +14,15 @@ import redis
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.core.cache import cache
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
+from accounts.tests.factories import StaffFactory, UserFactory
 from conftest import fullstack
 from notifications import services, tasks
 from notifications.groups import STAFF_GROUP, user_group
-from notifications.models import OrderEvent
+from notifications.models import EmailDelivery, OrderEvent
 
 from .factories import change_status, message_of, new_order
 
@@ -271,3 +273,58 @@ def test_commits_queue_one_dispatch_until_a_worker_takes_it(settings):
     finally:
         broker.delete(queue)
         cache.delete(services.DISPATCH_QUEUED_KEY)
+
+
+@fullstack
+@pytest.mark.django_db(transaction=True)
+def test_racing_dispatches_sweeps_and_changes_push_and_fan_out_every_event_once():
+    """Real threads on PostgreSQL: three dispatch tasks, the sweep's two passes and staff
+    changing statuses all write the same outbox rows at once."""
+    customer, staff = UserFactory(), StaffFactory()
+    orders = [new_order(customer=customer) for _ in range(20)]
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def racer(work: Callable[[], object]) -> threading.Thread:
+        def run() -> None:
+            try:
+                start.wait(timeout=10)
+                for _ in range(5):
+                    work()
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        return threading.Thread(target=run)
+
+    def every_id() -> list[int]:
+        return list(OrderEvent.objects.values_list("pk", flat=True))
+
+    def changes() -> None:
+        for order in orders:
+            order.refresh_from_db()
+            if order.status == "pending":
+                change_status(order=order, status="processing", by=staff)
+
+    threads = [
+        *(racer(lambda: services.event_process(event_id=0)) for _ in range(3)),
+        racer(lambda: services.events_deliver(event_ids=every_id())),
+        racer(lambda: services.events_fan_out(event_ids=every_id())),
+        racer(changes),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    services.event_process(event_id=0)  # what committed after the racers' last rounds
+
+    assert errors == []
+    events = list(OrderEvent.objects.order_by("pk"))
+    assert len(events) == 40  # 20 placed, 20 changed
+    assert all(e.delivered_at and e.fanned_out_at and not e.dead_at for e in events)
+    assert {e.attempts for e in events} == {1}  # each pushed exactly once
+    assert sorted(EmailDelivery.objects.values_list("event_id", flat=True)) == [
+        e.pk for e in events
+    ]
+    cache.delete(services.DISPATCH_QUEUED_KEY)
