@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import wrk
+from bench import cpu, wrk
 from bench.aclient import Conn, Pool, ws_connect
 from bench.stack import Stack, StepError, log, rss_kib
 
@@ -184,12 +184,14 @@ def contention(ctx: Ctx, name: str, buyers: int, products: list[int]) -> dict[st
         f"{stack.label}: orders, {buyers} buyers on {len(products)} product(s): wrk -t2 -c{buyers} "
         f"-d{ctx.duration:g}s"
     )
+    cpu_before = cpu.snapshot()
     r = wrk.run(
         f"http://127.0.0.1:{ctx.port}/api/orders/",
         connections=buyers,
         duration=ctx.duration,
         script_args=["orders", str(tokens_file), ",".join(map(str, products))],
     )
+    cpu_after = cpu.snapshot()
     # requests in flight when wrk stopped still complete on the server: wait for quiet
     deadline = time.monotonic() + 30
     last = -1
@@ -228,6 +230,7 @@ def contention(ctx: Ctx, name: str, buyers: int, products: list[int]) -> dict[st
         status_5xx=r.status.get("5xx", 0),
         other_4xx=r.status.get("4xx", 0),
     )
+    res["cpu_ms_per_order"] = cpu.ms_per_unit(cpu_before, cpu_after, r.status.get("201", 0))
     # wrk's own req/s counts every answered request; orders/s counts 201s over the run
     res["orders_per_s"] = round(r.rps * n201 / max(r.requests, 1), 1)
     log(
@@ -235,6 +238,8 @@ def contention(ctx: Ctx, name: str, buyers: int, products: list[int]) -> dict[st
         f"201s {n201}, in DB {orders}, stock taken {taken}, 5xx {res['status_5xx']}, "
         f"4xx {res['other_4xx']}, deadlocks {deadlocks}, exact {exact}"
     )
+    per_order = ", ".join(f"{g} {ms}" for g, ms in res["cpu_ms_per_order"].items())
+    log(f"  CPU ms per order (all processes of each kind on the machine): {per_order}")
     if res["status_5xx"]:
         ctx.fail(f"{name}: {res['status_5xx']} 5xx responses to POST /api/orders/")
     if res["other_4xx"]:
