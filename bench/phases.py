@@ -124,6 +124,8 @@ def catalog(ctx: Ctx) -> dict[str, Any]:
 
     out["list_warm"] = load(ctx, "warm list, anonymous", f"{base}/api/products/")
     out["bare"] = load(ctx, "bare ASGI app, same bytes", f"{bare_base}/api/products/")
+    if ctx.stack.asgi_app == "config.asgi:application":
+        out["edges_cost"] = edges_cost(ctx, f"{base}/api/products/")
     out["list_cold"] = load(
         ctx,
         "cold list, anonymous (a unique query per request: every cache misses)",
@@ -137,6 +139,40 @@ def catalog(ctx: Ctx) -> dict[str, Any]:
         script_args=["get", "/api/products/", f"Bearer {customer}"],
     )
     out["detail_warm"] = load(ctx, f"product detail {detail}, anonymous, warm", f"{base}{detail}")
+    ctx.stack.check_alive()
+    return out
+
+
+def edges_cost(ctx: Ctx, shipped_url: str) -> dict[str, Any]:
+    """What the outermost HTTP layer (config.edges.Edges: request id, body limit, metrics, the
+    request log line) costs the warm anonymous list: the shipped app against the same app
+    without that layer (bench/no_edges.py), both under bin/web's options, wrk runs alternated
+    A B B A A B so drift on the shared machine falls on both. Issue 10's budget: 5%."""
+    port = ctx.stack.start_variant("no_edges", "bench.no_edges:app")
+    bare_url = f"http://127.0.0.1:{port}/api/products/"
+    status, _, body = fetch(bare_url)
+    if status != 200 or body != fetch(shipped_url)[2]:
+        raise StepError(f"no-edges app: GET /api/products/ -> {status}, or other bytes")
+    for _ in range(3):
+        fetch(bare_url)
+    runs: dict[str, list[dict[str, Any]]] = {"with": [], "without": []}
+    for which in ("with", "without", "without", "with", "with", "without"):
+        url = shipped_url if which == "with" else bare_url
+        runs[which].append(load(ctx, f"warm list, {which} the edges layer", url))
+    med = {k: statistics.median(r["rps"] for r in v) for k, v in runs.items()}
+    p50 = {k: statistics.median(r["p50_ms"] for r in v) for k, v in runs.items()}
+    out = {
+        "with_rps": med["with"],
+        "without_rps": med["without"],
+        "with_p50_ms": p50["with"],
+        "without_p50_ms": p50["without"],
+        "ratio": med["with"] / med["without"],
+        "runs": runs,
+    }
+    log(
+        f"edges layer: {med['with']:.0f} vs {med['without']:.0f} req/s without it "
+        f"(median of 3 each): {100 * (1 - out['ratio']):+.1f}% cost (budget 5%)"
+    )
     ctx.stack.check_alive()
     return out
 

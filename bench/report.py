@@ -142,6 +142,17 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
                 "—",
             ]
         )
+    edges = cat.get("edges_cost")
+    if edges:
+        out.append(
+            [
+                "warm list: edges layer (metrics, log, request id) on / off, req/s",
+                f"{_n(edges['with_rps'])} / {_n(edges['without_rps'])}",
+                "—",
+                "budget: on ≥ 95% of off (issue 10)",
+                f"{edges['ratio']:.3f}x",
+            ]
+        )
     http("GET /api/products/ cold (unique query, every cache misses)", "list_cold")
     http("GET /api/products/ warm, authenticated (Django path, cachalot warm)", "list_auth")
     http("GET /api/products/{id}/ warm, anonymous", "detail_warm")

@@ -358,6 +358,25 @@ class Stack:
         )
         self.wait_http(self.bare, f"http://127.0.0.1:{self.bare_port}/api/products/", 60)
 
+    def start_variant(self, name: str, asgi_app: str) -> int:
+        """Another ASGI app of ours, served by bin/web's exact uvicorn options (read by running
+        bin/web with UVICORN=echo): only the app differs from the shipped web process."""
+        port = free_port()
+        env = dict(self.env, WEB_HOST="127.0.0.1", WEB_PORT=str(port))
+        quiet = ["--no-access-log", "--log-level", "warning"]
+        shown = subprocess.run(
+            [str(ROOT / "bin" / "web"), *quiet],
+            env=dict(env, UVICORN="echo"),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        if shown[0] != "config.asgi:application":
+            raise StepError(f"bin/web serves {shown[0]!r}, not config.asgi:application")
+        p = self._spawn(name, [str(BIN / "uvicorn"), asgi_app, *shown[1:]], env=env)
+        self.wait_http(p, f"http://127.0.0.1:{port}{self.ready_path}", 90)
+        return port
+
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Proc:
         p = Proc(name, argv, env or self.env, self.tmp)
         self.procs.append(p)

@@ -535,6 +535,38 @@ def test_metrics_by_token_or_address_count_checkouts_by_outcome(customer_api: Ap
         assert _sample(after, name) == _sample(before, name) + 1
 
 
+def test_request_counts_and_latency_buckets_are_exact() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from config.metrics import RequestCollector
+
+    collector = RequestCollector(buckets=(0.01, 0.1))
+    registry = CollectorRegistry()
+    registry.register(collector)
+    for seconds in (0.005, 0.01, 0.05, 2.0):  # a bound is inclusive ("le")
+        collector.observe("api/products/", "GET", 200, seconds)
+    collector.observe("api/products/", "GET", 304, 0.001)
+    collector.observe("<unmatched>", "BREW", 405, 0.2)  # a method we do not know: OTHER
+    text = generate_latest(registry).decode()
+    get = 'method="GET",route="api/products/"'
+    expected = {
+        f'shop_http_requests_total{{{get},status="200"}}': 4,
+        f'shop_http_requests_total{{{get},status="304"}}': 1,
+        'shop_http_requests_total{method="OTHER",route="<unmatched>",status="405"}': 1,
+        f'shop_http_request_duration_seconds_bucket{{le="0.01",{get}}}': 3,
+        f'shop_http_request_duration_seconds_bucket{{le="0.1",{get}}}': 4,
+        f'shop_http_request_duration_seconds_bucket{{le="+Inf",{get}}}': 5,
+        f"shop_http_request_duration_seconds_count{{{get}}}": 5,
+        'shop_http_request_duration_seconds_bucket{le="0.1",method="OTHER",route="<unmatched>"}': 0,
+        'shop_http_request_duration_seconds_count{method="OTHER",route="<unmatched>"}': 1,
+    }
+    assert {name: _sample(text, name) for name in expected} == expected
+    assert _sample(text, f"shop_http_request_duration_seconds_sum{{{get}}}") == pytest.approx(
+        2.066
+    )
+    assert "BREW" not in text
+
+
 @pytest.mark.django_db(transaction=True)
 def test_open_websockets_are_counted() -> None:
     from channels.testing import WebsocketCommunicator

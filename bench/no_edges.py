@@ -1,0 +1,17 @@
+"""Our ASGI app without its outermost HTTP layer (`config.edges.Edges`: request id, body limit,
+metrics, the request log line), for measuring what that layer costs on the warm catalog path.
+
+Everything inside it is the shipped app unchanged: the catalog edge cache (with its Host and
+CORS checks), then Django. The bench serves it beside the shipped app and alternates wrk runs
+between the two (`bench.phases.edges_cost`); issue 10's budget is 5%.
+"""
+
+from __future__ import annotations
+
+from config.asgi import application
+from config.edges import Edges
+
+_http = application.application_mapping["http"]
+if not isinstance(_http, Edges):
+    raise RuntimeError(f"config.asgi's HTTP app is {type(_http).__name__}, not Edges")
+app = _http.app
