@@ -35,6 +35,16 @@ def snapshot() -> dict[int, tuple[str, int]]:
     return found
 
 
+def process_ticks(pid: int) -> int:
+    """The CPU ticks (user + system) one process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def us_per_unit(ticks: int, units: int) -> float:
+    return ticks / TICK * 1e6 / max(units, 1)
+
+
 def ms_per_unit(
     before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]], units: int
 ) -> dict[str, float]:

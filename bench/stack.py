@@ -358,7 +358,7 @@ class Stack:
         )
         self.wait_http(self.bare, f"http://127.0.0.1:{self.bare_port}/api/products/", 60)
 
-    def start_variant(self, name: str, asgi_app: str) -> int:
+    def start_variant(self, name: str, asgi_app: str) -> tuple[int, Proc]:
         """Another ASGI app of ours, served by bin/web's exact uvicorn options (read by running
         bin/web with UVICORN=echo): only the app differs from the shipped web process."""
         port = free_port()
@@ -375,7 +375,7 @@ class Stack:
             raise StepError(f"bin/web serves {shown[0]!r}, not config.asgi:application")
         p = self._spawn(name, [str(BIN / "uvicorn"), asgi_app, *shown[1:]], env=env)
         self.wait_http(p, f"http://127.0.0.1:{port}{self.ready_path}", 90)
-        return port
+        return port, p
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Proc:
         p = Proc(name, argv, env or self.env, self.tmp)

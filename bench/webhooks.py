@@ -6,73 +6,116 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import random
 import statistics
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from bench.aclient import Pool
-from bench.phases import FORWARD, Ctx, create_orders, pct
+from bench.phases import FORWARD, Ctx, create_orders, pct, ws_latency
 from bench.stack import StepError, log
 
 
+def _serve(fail_ratio: float, seed: int, control: Connection) -> None:
+    """A receiver's own process: answers each POST at once (503 for `fail_ratio` of them, else
+    204) and keeps what came until the parent takes it; the parent verifies the signatures, so
+    no receiver work shares the GIL with the bench's measuring client."""
+    rng = random.Random(seed)
+    lock = threading.Lock()
+    # (monotonic time, answered status, webhook-* headers, body)
+    records: list[tuple[float, int, dict[str, str], bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {k.lower(): v for k, v in self.headers.items() if k.lower() in HEADERS}
+            with lock:
+                status = 503 if rng.random() < fail_ratio else 204
+                records.append((time.monotonic(), status, headers, body))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    control.send(server.server_address[1])
+    while True:
+        ask = control.recv()
+        with lock:
+            taken = records[:]
+            records.clear()
+        control.send(taken)
+        if ask == "stop":
+            server.shutdown()
+            server.server_close()
+            return
+
+
+HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+
+
 class Receiver:
-    """A real HTTP receiver on a thread; `fail_ratio` of its answers are 503s."""
+    """A real HTTP receiver in a process of its own; `fail_ratio` of its answers are 503s.
+
+    What it received is verified here with `standardwebhooks` as it is taken (`delivered()`,
+    polled while the phase waits; the package refuses timestamps over 5 minutes old)."""
 
     def __init__(self, name: str, fail_ratio: float, seed: int):
         self.name = name
         self.secret = ""
-        self.lock = threading.Lock()
+        ctx = multiprocessing.get_context("spawn")
+        self._control, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve, args=(fail_ratio, seed, child), daemon=True)
+        self._process.start()
+        if not self._control.poll(60):
+            raise StepError(f"webhook receiver {name} did not start")
+        self.url = f"http://127.0.0.1:{self._control.recv()}/{name}"
         self.requests = 0
         self.bad_signatures = 0
-        # (order_id, status) -> webhook-ids seen; and the time of each 2xx answer
-        self.ids: dict[tuple[int, str], set[str]] = defaultdict(set)
-        self.ok: dict[tuple[int, str], int] = defaultdict(int)
+        self.ids: dict[tuple[int, str], set[str]] = defaultdict(set)  # (order, status) -> ids
+        self.ok: dict[tuple[int, str], int] = defaultdict(int)  # verified and answered 2xx
         self.ok_times: list[float] = []
-        rng = random.Random(seed)
-        receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def _take(self, ask: str) -> None:
+        self._control.send(ask)
+        verifier = Webhook(self.secret) if self.secret else None
+        for at, status, headers, body in self._control.recv():
+            self.requests += 1
+            try:
+                if verifier is None:
+                    raise WebhookVerificationError("no endpoint secret yet")
+                event = verifier.verify(body, headers)
+                key = (int(event["data"]["order_id"]), str(event["data"]["status_after"]))
+            except (WebhookVerificationError, KeyError, TypeError, ValueError):
+                self.bad_signatures += 1
+                continue
+            self.ids[key].add(headers["webhook-id"])
+            if status == 204:
+                self.ok[key] += 1
+                self.ok_times.append(at)
 
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    event = Webhook(receiver.secret).verify(body, dict(self.headers.items()))
-                except WebhookVerificationError:
-                    event = None
-                with receiver.lock:
-                    receiver.requests += 1
-                    fail = rng.random() < fail_ratio
-                    if event is None:
-                        receiver.bad_signatures += 1
-                    else:
-                        key = (int(event["data"]["order_id"]), str(event["data"]["status_after"]))
-                        receiver.ids[key].add(self.headers["webhook-id"])
-                        if not fail:
-                            receiver.ok[key] += 1
-                            receiver.ok_times.append(time.perf_counter())
-                status = 503 if fail or event is None else 204
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/{name}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def delivered(self) -> set[tuple[int, str]]:
+        """The (order, status) pairs received, verified and answered 2xx so far."""
+        self._take("take")
+        return set(self.ok)
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._take("stop")
+        self._process.join(10)
 
 
 async def webhooks(ctx: Ctx, changes: int) -> dict[str, Any]:
@@ -87,7 +130,13 @@ async def webhooks(ctx: Ctx, changes: int) -> dict[str, Any]:
     endpoint_ids: list[int] = []
     try:
         # The same changes with no endpoint registered first (e-mail on): what the webhooks
-        # add to the status change itself is the difference, measured in one run.
+        # add to the status change itself is the difference, measured in one run. Once one
+        # at a time (the PATCH's answer and the socket's event, as the ws phase times them),
+        # then by 8 concurrent senders, which keep both cores busy.
+        sequential = min(300, changes)
+        seq_without = await ws_latency(
+            ctx, sequential, owner=ctx.customers[-5], label="webhooks: no endpoint, e-mail on"
+        )
         _, base_ms = await _change_statuses(ctx, pool, ctx.customers[-4], changes)
         for r in receivers:
             code, body = await pool.request(
@@ -102,19 +151,24 @@ async def webhooks(ctx: Ctx, changes: int) -> dict[str, Any]:
             r.secret = hook["secret"]
             endpoint_ids.append(int(hook["id"]))
 
-        t0 = time.perf_counter()
-        expected, patch_ms = await _change_statuses(ctx, pool, ctx.customers[-3], changes)
-        t_sent = time.perf_counter()
+        seq_with = await ws_latency(
+            ctx, sequential, owner=ctx.customers[-6], label="webhooks: 3 endpoints, e-mail on"
+        )
+        t0 = time.monotonic()
+        expected, patch_ms = await _change_statuses(
+            ctx, pool, ctx.customers[-3], changes, receivers
+        )
+        t_sent = time.monotonic()
         deadline = time.monotonic() + (90 if ctx.smoke else 600)
         while time.monotonic() < deadline:
-            if all(expected <= set(r.ok) for r in receivers):
+            if all(expected <= r.delivered() for r in receivers):
                 break
             # A delivery whose every attempt failed is dead (listed for staff), not pending:
             # once nothing is pending, waiting longer changes nothing.
             if await asyncio.to_thread(_none_pending, ctx, endpoint_ids):
                 break
             await asyncio.sleep(0.2)
-        done = time.perf_counter()
+        done = time.monotonic()
         dead = await asyncio.to_thread(_dead, ctx, endpoint_ids)  # before the endpoints go
     finally:
         for pk in endpoint_ids:
@@ -153,6 +207,7 @@ async def webhooks(ctx: Ctx, changes: int) -> dict[str, Any]:
         "patch_mean_ms": round(statistics.fmean(patch_ms), 2) if patch_ms else None,
         "patch_no_webhooks_p50_ms": round(pct(base_ms, 50), 2),
         "patch_no_webhooks_p99_ms": round(pct(base_ms, 99), 2),
+        "sequential": {"without": seq_without, "with": seq_with},
     }
     log(
         f"  {delivered} deliveries, {res['deliveries_per_s']}/s; lost {res['lost']}, "
@@ -193,10 +248,11 @@ def _dead(ctx: Ctx, endpoint_ids: list[int]) -> int:
 
 
 async def _change_statuses(
-    ctx: Ctx, pool: Pool, owner: dict[str, Any], changes: int
+    ctx: Ctx, pool: Pool, owner: dict[str, Any], changes: int, receivers: Sequence[Receiver] = ()
 ) -> tuple[set[tuple[int, str]], list[float]]:
     """`changes` status changes of `owner`'s new orders by 8 concurrent staff connections;
-    returns the (order, status) pairs made and each PATCH's latency in ms."""
+    returns the (order, status) pairs made and each PATCH's latency in ms. What `receivers`
+    got is verified every few seconds meanwhile (well inside standardwebhooks' 5 minutes)."""
     orders = await create_orders(ctx, pool, owner["token"], -(-changes // 3))
     queue: asyncio.Queue[int] = asyncio.Queue()
     for o in orders:
@@ -222,5 +278,15 @@ async def _change_statuses(
                     raise StepError(f"PATCH /api/orders/{oid}/ -> {code}: {body[:300]!r}")
                 expected.add((oid, st))
 
-    await asyncio.gather(*(walker() for _ in range(8)))
+    async def verifier() -> None:
+        while True:
+            await asyncio.sleep(5)
+            for r in receivers:
+                r.delivered()
+
+    checking = asyncio.create_task(verifier())
+    try:
+        await asyncio.gather(*(walker() for _ in range(8)))
+    finally:
+        checking.cancel()
     return expected, patch_ms
