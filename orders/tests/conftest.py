@@ -12,7 +12,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from catalog.models import Product
 from notifications.models import OrderEvent
 from orders.models import Order, OrderItem, OrderStatusChange
-from orders.tests.factories import new_product
+from orders.services import order_status_change
+from orders.tests.factories import new_product, place_order
 
 
 @pytest.fixture
@@ -62,3 +63,13 @@ def world() -> dict[str, Any]:
         "history": OrderStatusChange.objects.count(),
         "events": OrderEvent.objects.count(),
     }
+
+
+@pytest.fixture
+def orders(customer, other_customer, product, second_product):
+    """Two orders of the customer (one processing) and one of another customer, oldest first."""
+    first = place_order(customer=customer, lines=[(product, 1)])
+    theirs = place_order(customer=other_customer, lines=[(second_product, 2)])
+    latest = place_order(customer=customer, lines=[(product, 1), (second_product, 1)])
+    order_status_change(order_id=latest.pk, status="processing", by=None)
+    return {"first": first, "theirs": theirs, "latest": latest}
