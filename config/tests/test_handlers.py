@@ -51,6 +51,22 @@ def _settles_at(expected: int, timeout: float = 5.0) -> int:
     return found
 
 
+async def _until_a_backend_waits_on_a_lock(timeout: float = 10.0) -> None:
+    # Its own connection, in autocommit: pg_stat_activity is read once per transaction.
+    watcher = side_connection()
+    watcher.autocommit = True
+    deadline = time.monotonic() + timeout
+    try:
+        while not watcher.execute(
+            "SELECT 1 FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchall():
+            assert time.monotonic() < deadline, "no request ever waited on the locked row"
+            await asyncio.sleep(0.02)
+    finally:
+        watcher.close()
+
+
 @pytest.fixture
 def buyer_token() -> str:
     user = new_user()
@@ -68,7 +84,7 @@ def test_a_checkout_waiting_on_a_locked_row_does_not_hold_up_other_requests(buye
         checkout = asyncio.ensure_future(
             _call(handler, "POST", "/api/orders/", buyer_token, order).get_response(timeout=30)
         )
-        await asyncio.sleep(0.5)  # the checkout is now waiting on the row lock
+        await _until_a_backend_waits_on_a_lock()  # the checkout, on the row lock
         listing = await _call(handler, "GET", "/api/orders/", buyer_token).get_response(5)
         waiting = not checkout.done()
         locker.commit()
