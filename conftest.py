@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from django.conf import settings
 from django.test import Client
+from pydantic_core.core_schema import ErrorType
 
 from accounts.services import token_obtain
 from accounts.tests.factories import PASSWORD, StaffFactory, UserFactory
@@ -91,6 +92,37 @@ class ApiClient:
 
     def delete(self, path: str, **kw: Any) -> Any:
         return self.request("DELETE", path, **kw)
+
+
+_PYDANTIC_ERROR_TYPES = frozenset(get_args(ErrorType))
+
+
+def validation_error(loc: list[Any], type_: str, msg: str | None = None) -> dict[str, Any]:
+    """A 422 body with one error, as `without_pydantic_wording` leaves it: a `msg` only for
+    our own words (a `value_error` raised by our validators)."""
+    error: dict[str, Any] = {"type": type_, "loc": loc}
+    if msg is not None:
+        error["msg"] = msg
+    return {"detail": [error], "code": "validation_error"}
+
+
+def without_pydantic_wording(body: Any) -> Any:
+    """An error body with pydantic's own wording dropped: the `msg` of its errors (each
+    checked to be a non-empty string), which tests hold to their `type` and `loc`, the
+    contract, since the wording changes between pydantic releases; for a `value_error` (raised
+    by our validators) our message is kept, without pydantic's "Value error, " prefix."""
+    if not isinstance(body, dict) or not isinstance(body.get("detail"), list):
+        return body
+    detail = []
+    for error in body["detail"]:
+        if isinstance(error, dict) and error.get("type") in _PYDANTIC_ERROR_TYPES:
+            msg = error.get("msg")
+            assert isinstance(msg, str) and msg, error
+            error = {k: v for k, v in error.items() if k != "msg"}
+            if error["type"] == "value_error":
+                error["msg"] = msg.removeprefix("Value error, ")
+        detail.append(error)
+    return {**body, "detail": detail}
 
 
 def side_connection() -> Any:

@@ -12,7 +12,7 @@ from ninja_jwt.tokens import AccessToken, RefreshToken
 from accounts.models import RevokedSession, User
 from accounts.tests.conftest import new_client_ip, new_user, user_body
 from accounts.tests.factories import PASSWORD
-from conftest import ApiClient
+from conftest import ApiClient, without_pydantic_wording
 
 GOOD_PASSWORD = "Tr0mbone-Kettle-Lantern"
 
@@ -96,12 +96,11 @@ def test_a_short_password_is_refused_by_the_schema(anon: ApiClient) -> None:
         "/api/register/", {"username": "alice", "password": "Sh0rt!", "email": "alice@example.com"}
     )
     assert response.status_code == 422
-    assert response.json() == {
+    assert without_pydantic_wording(response.json()) == {
         "detail": [
             {
                 "type": "string_too_short",
                 "loc": ["body", "payload", "password"],
-                "msg": "String should have at least 8 characters",
             }
         ],
         "code": "validation_error",
@@ -174,9 +173,9 @@ def test_malformed_json_is_a_400(anon: ApiClient, body: str) -> None:
 def test_missing_fields_are_listed(anon: ApiClient) -> None:
     response = anon.post("/api/register/", {"username": "alice"})
     assert response.status_code == 422
-    assert response.json() == {
+    assert without_pydantic_wording(response.json()) == {
         "detail": [
-            {"type": "missing", "loc": ["body", "payload", field], "msg": "Field required"}
+            {"type": "missing", "loc": ["body", "payload", field]}
             for field in ("password", "email")
         ],
         "code": "validation_error",
@@ -188,12 +187,12 @@ def test_missing_fields_are_listed(anon: ApiClient) -> None:
 def test_a_body_that_is_not_an_object_is_refused(anon: ApiClient) -> None:
     response = anon.post("/api/register/", [1, 2])
     assert response.status_code == 422
-    assert response.json() == {
+    assert without_pydantic_wording(response.json()) == {
         "detail": [
             {
                 "type": "value_error",
                 "loc": ["body", "payload"],
-                "msg": "Value error, The request body must be a JSON object.",
+                "msg": "The request body must be a JSON object.",
             }
         ],
         "code": "validation_error",
@@ -248,10 +247,8 @@ def test_an_inactive_user_cannot_sign_in(anon: ApiClient) -> None:
 def test_obtain_with_missing_password_is_a_422(anon: ApiClient) -> None:
     response = anon.post("/api/token/", {"username": "alice"})
     assert response.status_code == 422
-    assert response.json() == {
-        "detail": [
-            {"type": "missing", "loc": ["body", "payload", "password"], "msg": "Field required"}
-        ],
+    assert without_pydantic_wording(response.json()) == {
+        "detail": [{"type": "missing", "loc": ["body", "payload", "password"]}],
         "code": "validation_error",
     }
 

@@ -107,10 +107,6 @@ WRITERS = [
 writers = pytest.mark.parametrize("caller", WRITERS, indirect=True)
 
 
-def validation_error(loc: list[Any], type_: str, msg: str) -> dict[str, Any]:
-    return {"detail": [{"type": type_, "loc": loc, "msg": msg}], "code": "validation_error"}
-
-
 @pytest.fixture
 def caller(request: pytest.FixtureRequest) -> Caller:
     """Use with `@pytest.mark.parametrize("caller", WRITERS, indirect=True)`."""

@@ -13,10 +13,9 @@ from catalog.tests.conftest import (
     category_body,
     new_category,
     new_product,
-    validation_error,
     writers,
 )
-from conftest import ApiClient, page_of
+from conftest import ApiClient, page_of, validation_error, without_pydantic_wording
 
 # --- categories: reads --------------------------------------------------------------------
 
@@ -104,13 +103,12 @@ def test_duplicate_category_names_and_slugs_are_409(
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({}, validation_error(["body", "payload", "name"], "missing", "Field required")),
+        ({}, validation_error(["body", "payload", "name"], "missing")),
         (
             {"name": ""},
             validation_error(
                 ["body", "payload", "name"],
                 "string_too_short",
-                "String should have at least 1 character",
             ),
         ),
         (
@@ -118,7 +116,6 @@ def test_duplicate_category_names_and_slugs_are_409(
             validation_error(
                 ["body", "payload", "slug"],
                 "string_pattern_mismatch",
-                "String should match pattern '^[-a-z0-9_]+$'",
             ),
         ),
     ],
@@ -128,7 +125,7 @@ def test_invalid_category_bodies_are_422(
 ) -> None:
     response = staff_api.post("/api/categories/", body)
     assert response.status_code == 422
-    assert response.json() == expected
+    assert without_pydantic_wording(response.json()) == expected
     assert not Category.objects.exists()
 
 

@@ -13,9 +13,8 @@ from catalog.tests.conftest import (
     new_category,
     new_product,
     product_body,
-    validation_error,
 )
-from conftest import ApiClient, page_of
+from conftest import ApiClient, page_of, validation_error, without_pydantic_wording
 
 # --- products: reads and visibility -------------------------------------------------------
 
@@ -220,66 +219,62 @@ def test_products_are_paginated(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("query", "loc", "type_", "msg"),
+    ("query", "loc", "type_"),
     [
         (
             {"page_size": 101},
             "page_size",
             "less_than_equal",
-            "Input should be less than or equal to 100",
         ),
         (
             {"page_size": 0},
             "page_size",
             "greater_than_equal",
-            "Input should be greater than or equal to 1",
         ),
-        ({"page": 0}, "page", "greater_than_equal", "Input should be greater than or equal to 1"),
+        ({"page": 0}, "page", "greater_than_equal"),
         (
             {"page": "two"},
             "page",
             "int_parsing",
-            "Input should be a valid integer, unable to parse string as an integer",
         ),
-        ({"min_price": "abc"}, "min_price", "decimal_parsing", "Input should be a valid decimal"),
+        ({"min_price": "abc"}, "min_price", "decimal_parsing"),
         (
             {"max_price": "-1"},
             "max_price",
             "greater_than_equal",
-            "Input should be greater than or equal to 0",
         ),
         (
             {"category": 0},
             "category",
             "greater_than_equal",
-            "Input should be greater than or equal to 1",
         ),
         (
             {"in_stock": "maybe"},
             "in_stock",
             "bool_parsing",
-            "Input should be a valid boolean, unable to interpret input",
         ),
         (
             {"ordering": "stock"},
             "ordering",
             "enum",
-            "Input should be 'price', '-price', 'name' or '-created_at'",
-        ),
-        (
-            {"search": "a\x00b"},
-            "search",
-            "value_error",
-            "Value error, Null characters are not allowed.",
         ),
     ],
 )
 def test_invalid_list_queries_are_422(
-    anon: ApiClient, query: dict[str, Any], loc: str, type_: str, msg: str
+    anon: ApiClient, query: dict[str, Any], loc: str, type_: str
 ) -> None:
     response = anon.get("/api/products/", **query)
     assert response.status_code == 422
-    assert response.json() == validation_error(["query", loc], type_, msg)
+    assert without_pydantic_wording(response.json()) == validation_error(["query", loc], type_)
+
+
+@pytest.mark.django_db
+def test_a_search_with_a_null_character_is_422(anon: ApiClient) -> None:
+    response = anon.get("/api/products/", search="a\x00b")
+    assert response.status_code == 422
+    assert without_pydantic_wording(response.json()) == validation_error(
+        ["query", "search"], "value_error", "Null characters are not allowed."
+    )
 
 
 @pytest.mark.django_db
@@ -297,6 +292,6 @@ def test_the_category_list_is_paginated_and_bounded(anon: ApiClient) -> None:
     )
     too_big = anon.get("/api/categories/", page_size=101)
     assert too_big.status_code == 422
-    assert too_big.json() == validation_error(
-        ["query", "page_size"], "less_than_equal", "Input should be less than or equal to 100"
+    assert without_pydantic_wording(too_big.json()) == validation_error(
+        ["query", "page_size"], "less_than_equal"
     )

@@ -14,10 +14,9 @@ from catalog.tests.conftest import (
     new_category,
     new_product,
     product_body,
-    validation_error,
     writers,
 )
-from conftest import ApiClient
+from conftest import ApiClient, validation_error, without_pydantic_wording
 from orders.services import order_create
 
 # --- products: writes ---------------------------------------------------------------------
@@ -99,46 +98,44 @@ def test_an_unknown_category_id_is_a_400(staff_api: ApiClient, kitchen: Category
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("changes", "loc", "type_", "msg"),
+    ("changes", "loc", "type_"),
     [
-        ({"price": "0"}, "price", "greater_than", "Input should be greater than 0"),
-        ({"price": "-1.00"}, "price", "greater_than", "Input should be greater than 0"),
+        ({"price": "0"}, "price", "greater_than"),
+        ({"price": "-1.00"}, "price", "greater_than"),
         (
             {"price": "12.345"},
             "price",
             "decimal_max_places",
-            "Decimal input should have no more than 2 decimal places",
         ),
-        ({"price": "cheap"}, "price", "decimal_parsing", "Input should be a valid decimal"),
+        ({"price": "cheap"}, "price", "decimal_parsing"),
         (
             {"stock": -1},
             "stock",
             "greater_than_equal",
-            "Input should be greater than or equal to 0",
         ),
         (
             {"stock": 1_000_001},
             "stock",
             "less_than_equal",
-            "Input should be less than or equal to 1000000",
         ),
-        ({"is_active": "yes"}, "is_active", "bool_type", "Input should be a valid boolean"),
-        ({"name": ""}, "name", "string_too_short", "String should have at least 1 character"),
+        ({"is_active": "yes"}, "is_active", "bool_type"),
+        ({"name": ""}, "name", "string_too_short"),
         (
             {"category_id": 0},
             "category_id",
             "greater_than_equal",
-            "Input should be greater than or equal to 1",
         ),
     ],
 )
 def test_invalid_product_bodies_are_422(
-    staff_api: ApiClient, kitchen: Category, changes: dict[str, Any], loc: str, type_: str, msg: str
+    staff_api: ApiClient, kitchen: Category, changes: dict[str, Any], loc: str, type_: str
 ) -> None:
     before = catalog_snapshot()
     response = staff_api.post("/api/products/", _new_lamp(kitchen, **changes))
     assert response.status_code == 422
-    assert response.json() == validation_error(["body", "payload", loc], type_, msg)
+    assert without_pydantic_wording(response.json()) == validation_error(
+        ["body", "payload", loc], type_
+    )
     assert catalog_snapshot() == before
 
 
@@ -146,9 +143,9 @@ def test_invalid_product_bodies_are_422(
 def test_a_product_body_with_missing_fields_lists_them(staff_api: ApiClient) -> None:
     response = staff_api.post("/api/products/", {"name": "Lamp"})
     assert response.status_code == 422
-    assert response.json() == {
+    assert without_pydantic_wording(response.json()) == {
         "detail": [
-            {"type": "missing", "loc": ["body", "payload", field], "msg": "Field required"}
+            {"type": "missing", "loc": ["body", "payload", field]}
             for field in ("price", "stock", "category_id")
         ],
         "code": "validation_error",

@@ -35,10 +35,6 @@ def refused_transition(order_id: int, old: str, new: str) -> dict[str, str]:
     }
 
 
-def validation_error(loc: list[Any], type_: str, msg: str) -> dict[str, Any]:
-    return {"detail": [{"type": type_, "loc": loc, "msg": msg}], "code": "validation_error"}
-
-
 def order_in(status: str, *, customer: Any, product: Product, by: Any) -> Order:
     """An order of 2 x product brought to `status` through the service, as staff would."""
     order = place_order(customer=customer, lines=[(product, 2)])

@@ -10,13 +10,13 @@ import pytest
 from django.db import connection
 
 from catalog.models import Product
+from conftest import validation_error, without_pydantic_wording
 from orders.models import Order
 from orders.tests.api import (
     NOT_AUTHENTICATED,
     ORDERS,
     count_queries,
     line,
-    validation_error,
 )
 from orders.tests.conftest import order_body, world
 from orders.tests.factories import new_product
@@ -119,7 +119,6 @@ def test_repeated_product_lines_merge(customer_api, product, second_product):
             lambda p, q: validation_error(
                 ["body", "payload", "items"],
                 "too_short",
-                "List should have at least 1 item after validation, not 0",
             ),
             id="empty",
         ),
@@ -129,7 +128,6 @@ def test_repeated_product_lines_merge(customer_api, product, second_product):
             lambda p, q: validation_error(
                 ["body", "payload", "items", 0, "quantity"],
                 "greater_than_equal",
-                "Input should be greater than or equal to 1",
             ),
             id="quantity-0",
         ),
@@ -139,7 +137,6 @@ def test_repeated_product_lines_merge(customer_api, product, second_product):
             lambda p, q: validation_error(
                 ["body", "payload", "items", 1, "quantity"],
                 "greater_than_equal",
-                "Input should be greater than or equal to 1",
             ),
             id="quantity-negative",
         ),
@@ -149,7 +146,6 @@ def test_repeated_product_lines_merge(customer_api, product, second_product):
             lambda p, q: validation_error(
                 ["body", "payload", "items", 0, "quantity"],
                 "less_than_equal",
-                "Input should be less than or equal to 1000",
             ),
             id="quantity-1001",
         ),
@@ -184,7 +180,6 @@ def test_repeated_product_lines_merge(customer_api, product, second_product):
             lambda p, q: validation_error(
                 ["body", "payload", "items", 0, "product_id"],
                 "greater_than_equal",
-                "Input should be greater than or equal to 1",
             ),
             id="product-id-0",
         ),
@@ -218,7 +213,7 @@ def test_create_refusals_change_nothing(
     response = customer_api.post(ORDERS, {"items": items(product, second_product)})
 
     assert response.status_code == status
-    assert response.json() == expected(product, second_product)
+    assert without_pydantic_wording(response.json()) == expected(product, second_product)
     assert world() == before
 
 
@@ -239,30 +234,24 @@ def test_create_refuses_an_inactive_product(customer_api, product, second_produc
 @pytest.mark.parametrize(
     ("body", "status", "expected"),
     [
-        ({}, 422, validation_error(["body", "payload", "items"], "missing", "Field required")),
+        ({}, 422, validation_error(["body", "payload", "items"], "missing")),
         (
             [1],
             422,
             validation_error(
-                ["body", "payload"],
-                "value_error",
-                "Value error, The request body must be a JSON object.",
+                ["body", "payload"], "value_error", "The request body must be a JSON object."
             ),
         ),
         ("not json", 400, {"detail": "Cannot parse request body", "code": "bad_request"}),
         (
             {"items": "x"},
             422,
-            validation_error(
-                ["body", "payload", "items"], "list_type", "Input should be a valid list"
-            ),
+            validation_error(["body", "payload", "items"], "list_type"),
         ),
         (
             {"items": [{"product_id": 1}]},
             422,
-            validation_error(
-                ["body", "payload", "items", 0, "quantity"], "missing", "Field required"
-            ),
+            validation_error(["body", "payload", "items", 0, "quantity"], "missing"),
         ),
     ],
     ids=["no-items", "list", "not-json", "items-not-list", "no-quantity"],
@@ -273,7 +262,7 @@ def test_create_malformed_body(customer_api, product, body, status, expected):
     response = customer_api.post(ORDERS, body)
 
     assert response.status_code == status
-    assert response.json() == expected
+    assert without_pydantic_wording(response.json()) == expected
     assert world() == before
 
 
@@ -374,8 +363,8 @@ def test_an_empty_key_is_422(customer_api, product):
     )
 
     assert response.status_code == 422
-    assert response.json() == validation_error(
-        ["header", "Idempotency-Key"], "string_too_short", "String should have at least 1 character"
+    assert without_pydantic_wording(response.json()) == validation_error(
+        ["header", "Idempotency-Key"], "string_too_short"
     )
     assert world() == before
 

@@ -6,13 +6,12 @@ from typing import Any
 
 import pytest
 
-from conftest import page_of
+from conftest import page_of, validation_error, without_pydantic_wording
 from orders.tests.api import (
     NOT_AUTHENTICATED,
     ORDERS,
     count_queries,
     not_found,
-    validation_error,
 )
 from orders.tests.conftest import order_body
 from orders.tests.factories import new_product, place_order
@@ -59,10 +58,9 @@ def test_list_unknown_status_is_422(customer_api, orders):
     response = customer_api.get(ORDERS, status="lost")
 
     assert response.status_code == 422
-    assert response.json() == validation_error(
+    assert without_pydantic_wording(response.json()) == validation_error(
         ["query", "status"],
         "enum",
-        "Input should be 'pending', 'processing', 'shipped', 'delivered' or 'cancelled'",
     )
 
 
@@ -107,7 +105,7 @@ def test_detail_permissions(request, orders, who, status):
 
     assert response.status_code == status
     expected = {401: NOT_AUTHENTICATED, 404: not_found(order.pk), 200: order_body(order)}[status]
-    assert response.json() == expected
+    assert without_pydantic_wording(response.json()) == expected
 
 
 def test_detail_of_a_missing_order_is_404(staff_api):

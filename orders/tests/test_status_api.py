@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from catalog.models import Product
+from conftest import validation_error, without_pydantic_wording
 from notifications.models import OrderEvent
 from orders.models import TRANSITIONS, OrderStatus, OrderStatusChange
 from orders.tests.api import (
@@ -16,7 +17,6 @@ from orders.tests.api import (
     not_found,
     order_in,
     refused_transition,
-    validation_error,
 )
 from orders.tests.conftest import order_body, world
 from orders.tests.factories import place_order
@@ -129,10 +129,9 @@ def test_patch_unknown_status_is_422(staff_api, orders, body):
 def test_patch_unknown_status_message(staff_api, orders):
     response = staff_api.patch(f"{ORDERS}{orders['first'].pk}/", {"status": "lost"})
 
-    assert response.json() == validation_error(
+    assert without_pydantic_wording(response.json()) == validation_error(
         ["body", "payload", "status"],
         "enum",
-        "Input should be 'pending', 'processing', 'shipped', 'delivered' or 'cancelled'",
     )
 
 
@@ -196,7 +195,7 @@ def test_cancel_permissions(request, customer, orders, product, who, status):
     else:
         # Staff cancel through PATCH; this endpoint is the owner's, so others' orders stay unknown.
         expected = {401: NOT_AUTHENTICATED, 404: not_found(order.pk)}[status]
-        assert response.json() == expected
+        assert without_pydantic_wording(response.json()) == expected
         assert world() == before
 
 
