@@ -1,4 +1,4 @@
-"""The brief's design (bench/reference, issue 5's reference) measured in the same run, on the
+"""The reference design (bench/reference) measured in the same run, on the
 same machine and under the same load as ours, by the same phase functions.
 
 Setup errors (its database, migrations, a server that does not start) are step errors and fail
@@ -40,7 +40,7 @@ def run(
     ref = ReferenceStack(keep_logs=keep_logs)
     out: dict[str, Any] = {}
     try:
-        log("reference (the brief's DRF design): its own database and Redis index")
+        log("reference (the DRF reference design): its own database and Redis index")
         ref.open()
         ref.load_catalog()
         password = secrets.token_urlsafe(16)

@@ -1,9 +1,10 @@
-"""Benchmark suite entry point: `.venv/bin/python -m bench [--smoke]` (or `bench/run.py`).
+"""Benchmark suite entry point: `.venv/bin/python -m bench [--smoke]` (or `bench/run.py`);
+bench/README.md says what each phase measures and how to read the table.
 
 Starts a throwaway full stack (fresh PostgreSQL database, Redis index 8, one uvicorn, one
-Celery worker, a bare ASGI app serving identical bytes), measures, then measures the brief's
-DRF design (bench/reference: its own database, Redis index 7, gunicorn then uvicorn) under the
-same load, prints ONE table side by side and writes bench/out/{results.json,results.md,
+Celery worker, a bare ASGI app serving identical bytes), measures, then measures the DRF
+reference design (bench/reference: its own database, Redis index 7, gunicorn then uvicorn) under
+the same load, prints ONE table side by side and writes bench/out/{results.json,results.md,
 chart.png}. Exit status 1 if a step errored, or our stack answered a 5xx, left stock inexact or
 lost an event (timings are never asserted; the reference's own 5xx are reported, not failed).
 """
@@ -64,7 +65,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--no-reference",
         action="store_true",
-        help="skip measuring the brief's DRF design (bench/reference) side by side",
+        help="skip measuring the DRF reference design (bench/reference) side by side",
     )
     p.add_argument(
         "--only",

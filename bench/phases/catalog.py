@@ -69,7 +69,7 @@ def edges_cost(ctx: Ctx, shipped_url: str) -> dict[str, Any]:
     request log line) costs the warm anonymous list: the shipped app against the same app
     without that layer (bench/no_edges.py), both under bin/web's options, wrk runs alternated
     A B B A A B. The cost is read as the serving process's CPU time per request (/proc), which
-    other work on the shared machine disturbs far less than req/s. Issue 10's budget: 5%."""
+    other work on the shared machine disturbs far less than req/s. The budget: 5%."""
     port, variant = ctx.stack.start_variant("no_edges", "bench.no_edges:app")
     bare_url = f"http://127.0.0.1:{port}/api/products/"
     status, _, body = fetch(bare_url)
