@@ -133,7 +133,7 @@ async def ws_connect(
     port: int, token: str, *, token_in: str = "subprotocol", open_timeout: float = 30
 ) -> ClientConnection:
     """An authenticated `ws/orders/` socket. Ours takes the token in the subprotocols, as a
-    browser sends it (token_in="subprotocol"); the brief's reference in `?token=` ("query")."""
+    browser sends it (token_in="subprotocol"); the reference design in `?token=` ("query")."""
     if token_in == "query":
         url, protocols = f"ws://127.0.0.1:{port}/ws/orders/?token={token}", None
     elif token_in == "subprotocol":

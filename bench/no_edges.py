@@ -3,7 +3,7 @@ metrics, the request log line), for measuring what that layer costs on the warm 
 
 Everything inside it is the shipped app unchanged: the catalog edge cache (with its Host and
 CORS checks), then Django. The bench serves it beside the shipped app and alternates wrk runs
-between the two (`bench.phases.edges_cost`); issue 10's budget is 5%.
+between the two (`bench.phases.catalog.edges_cost`); the budget is 5%.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The brief's design (bench/reference, issue 5's reference) measured in the same run, on the
+"""The reference design (bench/reference) measured in the same run, on the
 same machine and under the same load as ours, by the same phase functions.
 
 Setup errors (its database, migrations, a server that does not start) are step errors and fail
@@ -14,7 +14,11 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from bench import phases
+from bench.phases.catalog import warm_list
+from bench.phases.context import Ctx, login
+from bench.phases.orders import contention
+from bench.phases.race import race
+from bench.phases.ws_latency import ws_latency
 from bench.stack import ReferenceStack, log
 
 CUSTOMERS = 50  # 32 buyers at most at once; the race cycles through them
@@ -36,12 +40,12 @@ def run(
     ref = ReferenceStack(keep_logs=keep_logs)
     out: dict[str, Any] = {}
     try:
-        log("reference (the brief's DRF design): its own database and Redis index")
+        log("reference (the DRF reference design): its own database and Redis index")
         ref.open()
         ref.load_catalog()
         password = secrets.token_urlsafe(16)
         data = ref.make_users(CUSTOMERS, password)
-        ctx = phases.Ctx(
+        ctx = Ctx(
             stack=ref,
             smoke=smoke,
             duration=duration,
@@ -55,25 +59,25 @@ def run(
         if "catalog" in want:
             log("reference: gunicorn bench.reference.wsgi -w 1 (one sync worker)")
             port = ref.start_wsgi()
-            out["list_warm_gunicorn"] = phases.warm_list(
+            out["list_warm_gunicorn"] = warm_list(
                 ctx, port, "reference warm list, anonymous, gunicorn -w 1"
             )
             ref.stop_wsgi()
 
         log("reference: uvicorn bench.reference.asgi:application (one process)")
         ref.start_web(1)
-        ctx.staff_token = asyncio.run(phases.login(ctx.port, "bench_staff", password))
+        ctx.staff_token = asyncio.run(login(ctx.port, "bench_staff", password))
         if "catalog" in want:
-            out["list_warm_uvicorn"] = phases.warm_list(
+            out["list_warm_uvicorn"] = warm_list(
                 ctx, ctx.port, "reference warm list, anonymous, uvicorn"
             )
         if "orders" in want:
-            out["orders_5hot"] = phases.contention(ctx, "reference orders_5hot", 16, ids[0:5])
-            out["orders_1hot"] = phases.contention(ctx, "reference orders_1hot", 32, ids[5:6])
+            out["orders_5hot"] = contention(ctx, "reference orders_5hot", 16, ids[0:5])
+            out["orders_1hot"] = contention(ctx, "reference orders_1hot", 32, ids[5:6])
         if "race" in want:
-            out["race"] = asyncio.run(phases.race(ctx, ids[6]))
+            out["race"] = asyncio.run(race(ctx, ids[6]))
         if "ws" in want:
-            out["ws_latency"] = asyncio.run(phases.ws_latency(ctx, ws_changes))
+            out["ws_latency"] = asyncio.run(ws_latency(ctx, ws_changes))
         ref.check_alive()
         out["problems"] = ctx.problems
         out["server_errors"] = server_errors(ref.tmp)

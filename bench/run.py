@@ -1,9 +1,10 @@
-"""Benchmark suite entry point: `.venv/bin/python -m bench [--smoke]` (or `bench/run.py`).
+"""Benchmark suite entry point: `.venv/bin/python -m bench [--smoke]` (or `bench/run.py`);
+bench/README.md says what each phase measures and how to read the table.
 
 Starts a throwaway full stack (fresh PostgreSQL database, Redis index 8, one uvicorn, one
-Celery worker, a bare ASGI app serving identical bytes), measures, then measures the brief's
-DRF design (bench/reference: its own database, Redis index 7, gunicorn then uvicorn) under the
-same load, prints ONE table side by side and writes bench/out/{results.json,results.md,
+Celery worker, a bare ASGI app serving identical bytes), measures, then measures the DRF
+reference design (bench/reference: its own database, Redis index 7, gunicorn then uvicorn) under
+the same load, prints ONE table side by side and writes bench/out/{results.json,results.md,
 chart.png}. Exit status 1 if a step errored, or our stack answered a 5xx, left stock inexact or
 lost an event (timings are never asserted; the reference's own 5xx are reported, not failed).
 """
@@ -26,7 +27,15 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: bench/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import phases, profile, reference_stage, report, webhooks
+from bench import profile, reference_stage, report, webhooks
+from bench.phases.burst import burst
+from bench.phases.catalog import catalog
+from bench.phases.context import Ctx, login
+from bench.phases.orders import contention
+from bench.phases.race import race
+from bench.phases.scale_out import scale_out_catalog
+from bench.phases.sockets import sockets_held
+from bench.phases.ws_latency import ws_latency
 from bench.stack import Stack, StepError, log, worker_argv
 
 
@@ -56,7 +65,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--no-reference",
         action="store_true",
-        help="skip measuring the brief's DRF design (bench/reference) side by side",
+        help="skip measuring the DRF reference design (bench/reference) side by side",
     )
     p.add_argument(
         "--only",
@@ -114,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     }
     stack = Stack(worker_pool=a.worker_pool, keep_logs=a.keep_logs)
-    ctx: phases.Ctx | None = None
+    ctx: Ctx | None = None
     failures: list[str] = []
     try:
         stack.open()
@@ -129,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.start_workers(1)
         stack.start_notify_worker()
         # the staff token comes from the real sign-in endpoint
-        staff_token = asyncio.run(phases.login(stack.web_ports[0], "bench_staff", password))
-        ctx = phases.Ctx(
+        staff_token = asyncio.run(login(stack.web_ports[0], "bench_staff", password))
+        ctx = Ctx(
             stack=stack,
             smoke=a.smoke,
             duration=a.duration,
@@ -141,21 +150,19 @@ def main(argv: list[str] | None = None) -> int:
         failures = ctx.failures
         ids = ctx.product_ids
         if want("catalog"):
-            res["catalog"] = phases.catalog(ctx)
+            res["catalog"] = catalog(ctx)
         if want("orders"):
-            res["orders_5hot"] = phases.contention(ctx, "orders_5hot", 16, ids[0:5])
-            res["orders_1hot"] = phases.contention(ctx, "orders_1hot", 32, ids[5:6])
+            res["orders_5hot"] = contention(ctx, "orders_5hot", 16, ids[0:5])
+            res["orders_1hot"] = contention(ctx, "orders_1hot", 32, ids[5:6])
         if want("race"):
-            res["race"] = asyncio.run(phases.race(ctx, ids[6]))
+            res["race"] = asyncio.run(race(ctx, ids[6]))
         if want("ws"):
-            res["ws_latency"] = asyncio.run(phases.ws_latency(ctx, a.ws_changes))
+            res["ws_latency"] = asyncio.run(ws_latency(ctx, a.ws_changes))
         if want("burst"):
-            res["burst"] = asyncio.run(phases.burst(ctx, a.burst))
-            res["drain"] = asyncio.run(
-                phases.burst(ctx, a.burst, label="queued delivery", queued_for=1)
-            )
+            res["burst"] = asyncio.run(burst(ctx, a.burst))
+            res["drain"] = asyncio.run(burst(ctx, a.burst, label="queued delivery", queued_for=1))
         if want("sockets"):
-            res["sockets"] = asyncio.run(phases.sockets_held(ctx, a.sockets))
+            res["sockets"] = asyncio.run(sockets_held(ctx, a.sockets))
         if want("webhooks"):
             res["webhooks"] = asyncio.run(webhooks.webhooks(ctx, a.burst))
         if a.profile:
@@ -177,12 +184,12 @@ def main(argv: list[str] | None = None) -> int:
             log("scale-out: a second uvicorn and a second worker")
             stack.start_web(1)
             stack.start_workers(1)
-            so: dict[str, Any] = {"catalog": phases.scale_out_catalog(ctx)}
+            so: dict[str, Any] = {"catalog": scale_out_catalog(ctx)}
             so["burst"] = asyncio.run(
-                phases.burst(ctx, a.burst, ports=stack.web_ports, label="scale-out burst")
+                burst(ctx, a.burst, ports=stack.web_ports, label="scale-out burst")
             )
             so["drain"] = asyncio.run(
-                phases.burst(  # one socket, as in the 1-worker run, on the second web process
+                burst(  # one socket, as in the 1-worker run, on the second web process
                     ctx,
                     a.burst,
                     ports=stack.web_ports[-1:],

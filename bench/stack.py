@@ -1,6 +1,6 @@
 """The throwaway stacks: ours (a fresh PostgreSQL database, Redis index 8, uvicorn, a Celery
-worker and the bare ASGI app) and the brief's reference design (bench/reference: its own database
-and Redis index, gunicorn or uvicorn); everything started here is stopped and dropped in
+worker and the bare ASGI app) and the reference design (bench/reference: its own database and
+Redis index, gunicorn or uvicorn); everything started here is stopped and dropped in
 `close()`."""
 
 from __future__ import annotations
@@ -64,26 +64,21 @@ REF_REDIS_URL = os.environ.get("BENCH_REF_REDIS_URL", "redis://127.0.0.1:6379/7"
 LOCK_FILE = Path(tempfile.gettempdir()) / "shop-bench.lock"
 
 
-# 1 staff + n customers sharing one password, access tokens minted for the customers; every
-# product gets stock enough for the order phases, the 7th active one 40 units for the race.
+# 1 staff + n customers sharing one password, access tokens minted for the customers by the
+# stack's own `tok(user)` (its `mint_code`); every product gets stock enough for the order phases,
+# the 7th active one 40 units for the race.
 USERS_CODE = r"""
-import json, uuid
+import json
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from %(token_module)s import RefreshToken
 from %(product_module)s import Product
+%(mint_code)s
 U = get_user_model()
 pw = make_password(%(pw)r)  # hashed once, shared: PBKDF2 per user would take minutes
 staff = U.objects.create(username="bench_staff", email="bench_staff@example.com",
                          is_staff=True, password=pw)
 U.objects.bulk_create([U(username=f"bench_c{i:05d}", email=f"bench_c{i:05d}@example.com",
                          password=pw) for i in range(%(n)d)])
-def tok(u):
-    r = RefreshToken.for_user(u)
-    r["sid"] = uuid.uuid4().hex  # as accounts.services.token_obtain does
-    if hasattr(u, "token_key"):  # ours: the user's key (the reference's users have none)
-        r["tk"] = u.token_key
-    return str(r.access_token)
 ids = list(Product.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
 Product.objects.update(stock=1000000)
 Product.objects.filter(pk=ids[6]).update(stock=40)
@@ -158,8 +153,14 @@ class Stack:
     redis_url = REDIS_URL
     asgi_app = "config.asgi:application"
     ready_path = "/api/categories/"  # 200 once the app is up
-    token_module = "ninja_jwt.tokens"
     product_module = "catalog.models"
+    # A customer's access token, from the shop's own sign-in service (what POST /api/token/ calls
+    # once the password is checked: checking it for each customer would take a second each)
+    mint_code = (
+        "from accounts.services import session_start\n"
+        "def tok(u):\n"
+        "    return session_start(user=u)['access']"
+    )
     ws_token_in = "subprotocol"  # how a socket carries its token (see aclient.ws_connect)
     tables = {"product": "catalog_product", "order": "orders_order", "item": "orders_orderitem"}
 
@@ -257,7 +258,7 @@ class Stack:
             % {
                 "pw": password,
                 "n": n_customers,
-                "token_module": self.token_module,
+                "mint_code": self.mint_code,
                 "product_module": self.product_module,
             }
         )
@@ -444,7 +445,7 @@ class Stack:
 
 
 class ReferenceStack(Stack):
-    """The brief's design (bench/reference) on its own database and Redis index (7 unless
+    """The reference design (bench/reference) on its own database and Redis index (7 unless
     BENCH_REF_REDIS_URL says otherwise). It runs while our stack holds the bench lock, so it does
     not take the lock itself; Redis index 7 is flushed at the start and in `close()`."""
 
@@ -453,9 +454,14 @@ class ReferenceStack(Stack):
     redis_url = REF_REDIS_URL
     asgi_app = "bench.reference.asgi:application"
     ready_path = "/api/products/"
-    token_module = "rest_framework_simplejwt.tokens"
     product_module = "bench.reference.core.models"
-    ws_token_in = "query"  # ws/orders/?token=..., as the brief does
+    # what its own sign-in (SimpleJWT's TokenObtainPairView) mints
+    mint_code = (
+        "from rest_framework_simplejwt.serializers import TokenObtainPairSerializer\n"
+        "def tok(u):\n"
+        "    return str(TokenObtainPairSerializer.get_token(u).access_token)"
+    )
+    ws_token_in = "query"  # ws/orders/?token=..., as the reference's consumer reads it
     tables = {"product": "core_product", "order": "core_order", "item": "core_orderitem"}
 
     def __init__(self, *, keep_logs: bool = False):
@@ -486,7 +492,7 @@ class ReferenceStack(Stack):
         self.manage("load_reference_catalog", "--categories", "10", "--per-category", "100")
 
     def start_wsgi(self) -> int:
-        """gunicorn with one sync worker, the brief's fastest plain-HTTP deployment."""
+        """gunicorn with one sync worker, the reference's fastest plain-HTTP deployment."""
         port = free_port()
         self.wsgi = self._spawn(
             "gunicorn",

@@ -20,7 +20,9 @@ from typing import Any
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from bench.aclient import Pool
-from bench.phases import FORWARD, Ctx, create_orders, pct, ws_latency
+from bench.phases.context import Ctx, pct
+from bench.phases.events import FORWARD, create_orders
+from bench.phases.ws_latency import ws_latency
 from bench.stack import StepError, log
 
 

@@ -84,6 +84,20 @@ def test_token_obtain_puts_one_session_id_in_both_tokens() -> None:
 
 
 @pytest.mark.django_db
+def test_session_start_mints_a_new_session_of_the_user_without_a_password() -> None:
+    user = new_user()
+    pair = services.session_start(user=user)
+    access, refresh = AccessToken(pair["access"]), RefreshToken(pair["refresh"])
+    assert (access["user_id"], access["sid"], access["tk"]) == (
+        user.pk,
+        refresh["sid"],
+        user.token_key,
+    )
+    assert isinstance(refresh.get("session_exp"), int)
+    assert RefreshToken(services.session_start(user=user)["refresh"])["sid"] != refresh["sid"]
+
+
+@pytest.mark.django_db
 def test_token_obtain_refuses_wrong_password_and_inactive_users() -> None:
     user = new_user()
     inactive = new_user(is_active=False)

@@ -1,4 +1,5 @@
-"""The brief's design (issue 5's reference), built plainly so `make bench` can measure it.
+"""The reference design: a shop written the common DRF way, built plainly so `make bench` can
+measure ours against it.
 
 A classic Django project: DRF ModelViewSets with SimpleJWT, the product list cached per URL in
 Redis and invalidated by signals, checkout under `select_for_update()`, and a post_save signal

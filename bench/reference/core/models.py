@@ -1,4 +1,4 @@
-"""Models of the brief: Category, Product, Order, OrderItem (users are Django's User)."""
+"""Models of the reference design: Category, Product, Order, OrderItem (users are Django's User)."""
 
 from __future__ import annotations
 

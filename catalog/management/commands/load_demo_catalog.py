@@ -10,9 +10,33 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from tqdm import tqdm
 
-from catalog.demo_names import ADJECTIVES, CATEGORIES
 from catalog.models import Category, Product
 from catalog.stock import stock_open
+
+CATEGORIES = [
+    "Books",
+    "Electronics",
+    "Garden",
+    "Kitchen",
+    "Music",
+    "Outdoors",
+    "Sports",
+    "Toys",
+    "Clothing",
+    "Beauty",
+]
+ADJECTIVES = [
+    "Classic",
+    "Compact",
+    "Deluxe",
+    "Eco",
+    "Handmade",
+    "Pro",
+    "Smart",
+    "Travel",
+    "Vintage",
+    "Wireless",
+]
 
 
 class Command(BaseCommand):

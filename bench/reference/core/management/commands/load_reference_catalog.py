@@ -1,4 +1,4 @@
-"""Load the bench catalog: the shape of our `load_demo_catalog` (names, slugs, prices)."""
+"""Load the bench catalog: the shape of the shop's `load_demo_catalog` (names, slugs, prices)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from bench.reference.core.catalog_names import ADJECTIVES, CATEGORIES
 from bench.reference.core.models import Category, Product
-from catalog.demo_names import ADJECTIVES, CATEGORIES
 
 
 class Command(BaseCommand):
