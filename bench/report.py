@@ -11,12 +11,12 @@ from typing import Any
 
 OUT = Path(__file__).resolve().parent / "out"
 
-# The brief's design as issue 5 measured it ("What we measured (the reference)"): DRF ViewSet
+# The reference design's published figures ("What we measured (the reference)"): DRF ViewSet
 # + per-URL Redis cache, SimpleJWT, Channels, wrk -t2 -c32, one process. Shown in parentheses
 # beside the figures this run measures on bench/reference; ratios use the measured ones.
-ISSUE: dict[str, float] = {
+PUBLISHED: dict[str, float] = {
     "list_warm_rps": 700,  # gunicorn, one sync worker: its fastest plain-HTTP deployment
-    "list_warm_rps_uvicorn": 190,  # under uvicorn, as the brief runs it (for its WebSockets)
+    "list_warm_rps_uvicorn": 190,  # under uvicorn, as the reference runs it (for its WebSockets)
     "ws_p50_ms": 24,
     "ws_p99_ms": 44,
     "orders_5hot_per_s": 63.5,  # "about 60-67 orders/s" with 16 buyers on 5 hot products
@@ -77,18 +77,18 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
     def ref_cell(key: str, digits: int = 0, target: str = "") -> str:
         m = M[key]
         txt = (
-            f"{_n(m, digits)} (issue: {ISSUE[key]:,g})"
+            f"{_n(m, digits)} (published: {PUBLISHED[key]:,g})"
             if _num(m)
-            else (f"not measured (issue: {ISSUE[key]:,g})")
+            else (f"not measured (published: {PUBLISHED[key]:,g})")
         )
         return f"{txt}; target {target}" if target else txt
 
     def vs(ours: Any, key: str) -> str:
-        """ours / the measured reference; ours / the issue's figure, labelled, if not run."""
+        """ours / the measured reference; ours / the published figure, labelled, if not run."""
         if _num(M[key]):
             return _ratio(ours, M[key])
-        r = _ratio(ours, ISSUE[key])
-        return r if r == "—" else f"{r} vs issue"
+        r = _ratio(ours, PUBLISHED[key])
+        return r if r == "—" else f"{r} vs published"
 
     def wrk_cell(r: dict[str, Any] | None) -> str:
         return f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f}" if r else "—"
@@ -108,7 +108,7 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
                 )
                 ref_txt = (
                     f"{_n(g['rps']) if g else '—'} gunicorn / {_n(u['rps']) if u else '—'} "
-                    f"uvicorn (issue: 700 / 190); target {target}, ≥ 7% of bare, p99 < 50 ms"
+                    f"uvicorn (published: 700 / 190); target {target}, ≥ 7% of bare, p99 < 50 ms"
                 )
                 ref_lat = f"{wrk_cell(g)} gunicorn; {wrk_cell(u)} uvicorn"
                 ratio = f"{_ratio(r['rps'], M['list_warm_rps'])} gunicorn / " + (
@@ -116,7 +116,7 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
                 )
             else:
                 ref_txt = (
-                    "not measured (issue: 700 gunicorn / 190 uvicorn); target ≥ 3x gunicorn, "
+                    "not measured (published: 700 gunicorn / 190 uvicorn); target ≥ 3x gunicorn, "
                     "≥ 7% of bare, p99 < 50 ms"
                 )
                 ratio = vs(r["rps"], "list_warm_rps")
@@ -149,7 +149,7 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
                 "warm list: CPU µs a request with / without the edges layer (metrics, log, id)",
                 f"{edges['with_cpu_us']:.0f} / {edges['without_cpu_us']:.0f}",
                 "—",
-                "budget: ≤ 5% more (issue 10)",
+                "budget: ≤ 5% more",
                 f"{100 * edges['cost']:+.1f}%",
             ]
         )
@@ -358,7 +358,7 @@ def notes(res: dict[str, Any]) -> list[str]:
     """What the table cannot say: the reference's own problems (reported, never failed)."""
     ref = res.get("reference")
     if ref is None:
-        return ["reference: not measured in this run (issue 5's figures in parentheses)"]
+        return ["reference: not measured in this run (its published figures in parentheses)"]
     out = [f"reference problem (reported, not a failure): {p}" for p in ref.get("problems", [])]
     out += [f"reference server log: {e}" for e in ref.get("server_errors", [])]
     return out
@@ -368,7 +368,7 @@ HEAD = [
     "figure",
     "ours",
     "bare ASGI (same bytes)",
-    "reference: measured here (issue 5)",
+    "reference: measured here (published)",
     "ours/reference",
 ]
 
@@ -428,7 +428,7 @@ OURS, REF, BARE = "#1f77b4", "#d62728", "#9e9e9e"
 
 def chart(res: dict[str, Any], path: Path) -> None:
     """Side by side: ours vs the reference measured in this run (vs bare ASGI for the list).
-    Where the reference was not run, its bars are issue 5's figures, hatched and labelled."""
+    Where the reference was not run, its bars are its published figures, hatched and labelled."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -440,9 +440,9 @@ def chart(res: dict[str, Any], path: Path) -> None:
 
     def ref(key: str) -> tuple[float, str]:
         m = M[key]
-        return (float(m), "") if _num(m) else (ISSUE[key], "//")
+        return (float(m), "") if _num(m) else (PUBLISHED[key], "//")
 
-    ref_label = "reference" if "reference" in res else "reference (issue 5, not measured)"
+    ref_label = "reference" if "reference" in res else "reference (published, not measured)"
     # 1. catalog throughput (log scale)
     names: list[str] = []
     vals: list[float] = []
@@ -460,7 +460,7 @@ def chart(res: dict[str, Any], path: Path) -> None:
         add("ours warm", cat["list_warm"]["rps"], OURS)
     for label, key in (("ref gunicorn", "list_warm_rps"), ("ref uvicorn", "list_warm_rps_uvicorn")):
         v, h = ref(key)
-        add(label + (" (issue)" if h else ""), v, REF, h)
+        add(label + (" (published)" if h else ""), v, REF, h)
     for label, key in (
         ("bare ASGI", "bare"),
         ("ours detail", "detail_warm"),
@@ -512,8 +512,8 @@ def chart(res: dict[str, Any], path: Path) -> None:
     )
     axes[2].set_title("status change -> WebSocket (ms)")
     fig.suptitle(
-        f"Shop API vs the brief's DRF design "
-        f"({'measured in the same run' if 'reference' in res else 'issue 5 figures'}) — "
+        f"Shop API vs the reference DRF design "
+        f"({'measured in the same run' if 'reference' in res else 'published figures'}) — "
         f"{res['meta']['machine']}",
         fontsize=9,
     )
