@@ -34,7 +34,7 @@ def page_of(
     next: str | None = None,
     previous: str | None = None,
 ) -> dict[str, Any]:
-    """A list response as the API's pagination renders it (config.pagination)."""
+    """A list response as the API's pagination renders it (common.pagination)."""
     total = len(items) if count is None else count
     return {
         "items": items,

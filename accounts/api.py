@@ -5,8 +5,8 @@ password change, and the caller."""
 
 from ninja import Router, Status
 
-from config.errors import NotAuthenticated
-from config.schemas import errors
+from common.errors import NotAuthenticated
+from common.schemas import errors
 
 from . import selectors, services
 from .auth import AuthedRequest, jwt_auth

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
-from config.errors import NotAuthenticated, PermissionDenied
+from common.errors import NotAuthenticated, PermissionDenied
 
 from .models import User
 from .selectors import user_from_access_token
@@ -22,7 +22,7 @@ class BearerAuth(HttpBearer):
 
     One class for required and optional authentication, because ninja names the OpenAPI
     security scheme after the class: the schema then has one bearer scheme, and an optional
-    operation lists it beside "no authentication" (config.schemas.OPTIONAL_AUTH).
+    operation lists it beside "no authentication" (common.schemas.OPTIONAL_AUTH).
     """
 
     openapi_bearerFormat = "JWT"

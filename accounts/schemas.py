@@ -7,7 +7,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from config.schemas import InputSchema
+from common.schemas import InputSchema
 
 
 class RegisterIn(InputSchema):

@@ -9,7 +9,7 @@ from ninja_jwt.exceptions import TokenError
 from ninja_jwt.tokens import AccessToken, UntypedToken
 
 # NotAuthenticated lived here: the import keeps working.
-from config.errors import NotAuthenticated as NotAuthenticated
+from common.errors import NotAuthenticated as NotAuthenticated
 
 from .models import RevokedSession, User
 

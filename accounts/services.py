@@ -16,7 +16,7 @@ from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from ninja_jwt.tokens import RefreshToken
 from ninja_jwt.utils import datetime_from_epoch
 
-from config.errors import (
+from common.errors import (
     Conflict,
     FieldInvalid,
     InvalidInput,

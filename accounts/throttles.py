@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
 
 # Throttled lived here: the import keeps working.
-from config.errors import Throttled as Throttled
+from common.errors import Throttled as Throttled
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 

@@ -1,4 +1,4 @@
-"""Our ASGI app without its outermost HTTP layer (`config.edges.Edges`: request id, body limit,
+"""Our ASGI app without its outermost HTTP layer (`web.edges.Edges`: request id, body limit,
 metrics, the request log line), for measuring what that layer costs on the warm catalog path.
 
 Everything inside it is the shipped app unchanged: the catalog edge cache (with its Host and
@@ -9,7 +9,7 @@ between the two (`bench.phases.catalog.edges_cost`); the budget is 5%.
 from __future__ import annotations
 
 from config.asgi import application
-from config.edges import Edges
+from web.edges import Edges
 
 _http = application.application_mapping["http"]
 if not isinstance(_http, Edges):

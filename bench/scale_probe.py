@@ -102,7 +102,7 @@ def main() -> None:
         from cachalot.api import cachalot_disabled
 
         from catalog.selectors import product_list
-        from config.pagination import COUNT_LIMIT
+        from common.pagination import COUNT_LIMIT
         from orders.selectors import order_list
 
         staff = SimpleNamespace(is_staff=True)

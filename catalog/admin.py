@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from config.admin_forms import ServiceAdminMixin, ServiceForm
+from common.admin_forms import ServiceAdminMixin, ServiceForm
 
 from . import services, stock
 from .models import MAX_STOCK, Category, Product, StockMovement

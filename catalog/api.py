@@ -7,9 +7,9 @@ from ninja import Header, Query, Router, Status
 from ninja.pagination import paginate
 
 from accounts.auth import AuthedRequest, jwt_auth, optional_jwt_auth, require_staff
-from config.conditional import if_match_versions, version_etag
-from config.pagination import Pagination
-from config.schemas import ETAG_HEADER, OPTIONAL_AUTH, errors, response_headers
+from common.conditional import if_match_versions, version_etag
+from common.pagination import Pagination
+from common.schemas import ETAG_HEADER, OPTIONAL_AUTH, errors, response_headers
 
 from . import selectors, services, stock
 from .models import Product

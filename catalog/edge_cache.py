@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisSerializer
 
-from config.edges import SCOPE_ROUTE, cors_headers, host_allowed
+from web.edges import SCOPE_ROUTE, cors_headers, host_allowed
 
 logger = logging.getLogger(__name__)
 

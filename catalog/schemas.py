@@ -10,7 +10,7 @@ from ninja import Schema
 from pydantic import ConfigDict, Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
-from config.schemas import CleanStrings, DbId, DecimalString, InputSchema, Money, PositiveMoney
+from common.schemas import CleanStrings, DbId, DecimalString, InputSchema, Money, PositiveMoney
 
 from .models import MAX_STOCK, StockMovementKind
 

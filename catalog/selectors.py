@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from config.errors import NotFound
+from common.errors import NotFound
 
 from .models import Category, Product, StockMovement
 

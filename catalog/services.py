@@ -13,8 +13,8 @@ from django.db.models.deletion import ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
-from config.db_errors import integrity_kind
-from config.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from common.db_errors import integrity_kind
+from common.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 
 from .models import Category, Product
 from .stock import stock_open

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, When
 from django.utils import timezone
 
-from config.errors import Conflict, InvalidInput, NotFound
+from common.errors import Conflict, InvalidInput, NotFound
 
 from .models import MAX_STOCK, Product, StockMovement, StockMovementKind
 

@@ -15,8 +15,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 
-from .errors import DomainError
-from .schemas import document_common_headers, document_error_codes
+from common.errors import DomainError
+from common.schemas import document_common_headers, document_error_codes
 
 logger = logging.getLogger(__name__)
 

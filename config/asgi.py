@@ -13,7 +13,7 @@ django.setup(set_prefix=False)
 
 from django.conf import settings  # noqa: E402
 
-from config.handlers import ThreadPoolASGIHandler  # noqa: E402
+from web.handlers import ThreadPoolASGIHandler  # noqa: E402
 
 django_asgi_app = ThreadPoolASGIHandler(threads=settings.WEB_THREADS)
 
@@ -21,9 +21,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
 from catalog.edge_cache import CatalogEdgeCache  # noqa: E402
-from config.edges import Edges  # noqa: E402
 from notifications.auth import AllowedHostsOrigin, JWTAuthMiddleware  # noqa: E402
 from notifications.routing import websocket_urlpatterns  # noqa: E402
+from web.edges import Edges  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -4,10 +4,10 @@ from django.contrib import admin
 from django.urls import path
 
 from notifications.views import live
+from web.health import healthz, readyz
+from web.metrics import metrics_view
 
 from .api import api
-from .health import healthz, readyz
-from .metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),

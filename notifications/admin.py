@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from config.admin_forms import ServiceAdminMixin, ServiceForm
+from common.admin_forms import ServiceAdminMixin, ServiceForm
 
 from . import webhooks
 from .models import (

@@ -6,8 +6,8 @@ from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from accounts.auth import AuthedRequest, jwt_auth, require_staff
-from config.pagination import Pagination
-from config.schemas import errors
+from common.pagination import Pagination
+from common.schemas import errors
 
 from . import selectors, webhooks
 from .schemas import (

@@ -24,8 +24,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts.selectors import access_token_decode, user_from_access_token
-from config.errors import NotAuthenticated
-from config.metrics import WEBSOCKETS_OPEN
+from common.errors import NotAuthenticated
+from web.metrics import WEBSOCKETS_OPEN
 
 from .groups import STAFF_GROUP, sessions_group, user_group
 

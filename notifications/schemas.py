@@ -9,7 +9,7 @@ from uuid import UUID
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from config.schemas import InputSchema
+from common.schemas import InputSchema
 
 from .models import EmailDelivery, OrderEvent
 

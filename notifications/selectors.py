@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from config.errors import NotFound
+from common.errors import NotFound
 
 from .models import DeliveryStatus, EmailDelivery, OrderEvent, WebhookDelivery, WebhookEndpoint
 

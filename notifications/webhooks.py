@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from config.errors import FieldInvalid, NotFound
+from common.errors import FieldInvalid, NotFound
 
 from . import outbound
 from .bursts import burst_drain, burst_request

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
 
-from config.admin_forms import ServiceAdminMixin, ServiceForm
+from common.admin_forms import ServiceAdminMixin, ServiceForm
 
 from .models import Order, OrderItem, OrderStatusChange
 from .services import order_status_change

@@ -7,10 +7,10 @@ from ninja import Header, Query, Router, Status
 from ninja.pagination import paginate
 
 from accounts.auth import AuthedRequest, jwt_auth, require_staff
-from config.errors import DomainError
-from config.metrics import checkout_outcome
-from config.pagination import Pagination
-from config.schemas import IDEMPOTENT_REPLAYED_HEADER, errors, response_headers
+from common.errors import DomainError
+from common.pagination import Pagination
+from common.schemas import IDEMPOTENT_REPLAYED_HEADER, errors, response_headers
+from web.metrics import checkout_outcome
 
 from . import selectors, services
 from .schemas import OrderIn, OrderListFilters, OrderOut, OrderStatusIn

@@ -8,7 +8,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from config.schemas import DbId, DecimalString, InputSchema
+from common.schemas import DbId, DecimalString, InputSchema
 
 from .models import MAX_LINES, MAX_QUANTITY, Order, OrderItem, OrderStatus
 

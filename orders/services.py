@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 
 from catalog import stock
 from catalog.models import Product
-from config.db_errors import integrity_kind
-from config.errors import Conflict, FieldInvalid, InvalidInput, NotFound
+from common.db_errors import integrity_kind
+from common.errors import Conflict, FieldInvalid, InvalidInput, NotFound
 from notifications.services import order_event_record
 
 from .models import (

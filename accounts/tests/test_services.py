@@ -11,7 +11,7 @@ from accounts import selectors, services
 from accounts.models import RevokedSession, User
 from accounts.tests.conftest import new_user
 from accounts.tests.factories import PASSWORD
-from config.errors import Conflict, InvalidInput, NotAuthenticated
+from common.errors import Conflict, InvalidInput, NotAuthenticated
 
 GOOD_PASSWORD = "Tr0mbone-Kettle-Lantern"
 

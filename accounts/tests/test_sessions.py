@@ -20,7 +20,7 @@ from accounts import selectors, services
 from accounts.models import User
 from accounts.tests.conftest import new_user
 from accounts.tests.factories import PASSWORD
-from config.errors import NotAuthenticated
+from common.errors import NotAuthenticated
 from conftest import FULLSTACK, ApiClient, side_connection
 
 NEW_PASSWORD = "Tr0mbone-Kettle-Lantern"

@@ -65,7 +65,7 @@ def catalog(ctx: Ctx) -> dict[str, Any]:
 
 
 def edges_cost(ctx: Ctx, shipped_url: str) -> dict[str, Any]:
-    """What the outermost HTTP layer (config.edges.Edges: request id, body limit, metrics, the
+    """What the outermost HTTP layer (web.edges.Edges: request id, body limit, metrics, the
     request log line) costs the warm anonymous list: the shipped app against the same app
     without that layer (bench/no_edges.py), both under bin/web's options, wrk runs alternated
     A B B A A B. The cost is read as the serving process's CPU time per request (/proc), which

@@ -11,7 +11,7 @@ from accounts.tests.conftest import new_user
 from catalog import services
 from catalog.models import Category, Product
 from catalog.tests.conftest import catalog_snapshot, new_category, new_product
-from config.errors import Conflict, InvalidInput
+from common.errors import Conflict, InvalidInput
 from orders.services import order_create
 
 

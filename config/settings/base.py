@@ -95,7 +95,7 @@ TEMPLATES = [
     },
 ]
 
-# Each web process runs Django's request path in a pool of WEB_THREADS threads (config.handlers).
+# Each web process runs Django's request path in a pool of WEB_THREADS threads (web.handlers).
 WEB_THREADS = int(os.environ.get("WEB_THREADS", "8"))
 
 if DATABASE_URL:
@@ -231,7 +231,7 @@ JWT_SESSION_MAX_DAYS = int(os.environ.get("JWT_SESSION_MAX_DAYS", "30"))
 WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", "16384"))
 
 # ---- Edges: JSON at every edge, CORS, production security, health, metrics, logs (issue 10) ----
-# Read here, used by config.edges, config.health, config.metrics and the WebSocket origin check.
+# Read here, used by web.edges, web.health, web.metrics and the WebSocket origin check.
 
 
 def _env_list(name: str, default: str = "") -> list[str]:
@@ -249,7 +249,7 @@ if not EMBEDDED and len(SECRET_KEY.encode()) < 32:
 # Bodies over this are refused with 413 before they are read (also chunked ones).
 API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(256 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
-# Slashless API paths are served in place by config.edges, never redirected (a 301 turns a POST
+# Slashless API paths are served in place by web.edges, never redirected (a 301 turns a POST
 # into a GET); Django's redirect stays for the admin.
 APPEND_SLASH = True
 # The database pool answers 503 quickly instead of holding a request for its default 10 s, and
@@ -285,7 +285,7 @@ CORS_PREFLIGHT_MAX_AGE = 600
 
 # The outermost Django middleware: JSON errors under /api/, Host and body-size checks, slashless
 # paths served in place, the route and user for the request log.
-MIDDLEWARE.insert(0, "config.edges.ApiEdgeMiddleware")
+MIDDLEWARE.insert(0, "web.edges.ApiEdgeMiddleware")
 
 # Production security: on by default off the embedded default (`check --deploy` is clean with
 # the env in the README). The proxy header is trusted only when set, e.g.
@@ -314,7 +314,7 @@ READYZ_TIMEOUT_SECONDS = float(os.environ.get("READYZ_TIMEOUT_SECONDS", "1"))
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 METRICS_ALLOWED_IPS = frozenset(_env_list("METRICS_ALLOWED_IPS"))
 
-# One line per request on stderr (config.edges.RequestLog; REQUEST_LOG=off silences it), and
+# One line per request on stderr (web.edges.RequestLog; REQUEST_LOG=off silences it), and
 # every log line as a JSON object when LOG_FORMAT=json.
 REQUEST_LOG = _env_bool("REQUEST_LOG", default=True)
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")

@@ -15,8 +15,8 @@ import pytest
 
 from accounts import schemas as accounts_schemas
 from catalog import schemas as catalog_schemas
+from common.schemas import InputSchema, described_error_codes
 from config.api import api
-from config.schemas import InputSchema, described_error_codes
 from notifications import schemas as notifications_schemas
 from orders import schemas as orders_schemas
 

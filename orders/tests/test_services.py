@@ -10,7 +10,7 @@ from django.db.models import F
 
 from catalog import stock
 from catalog.models import Product
-from config.errors import Conflict, InvalidInput, NotFound
+from common.errors import Conflict, InvalidInput, NotFound
 from notifications.models import OrderEvent
 from orders.models import Order, OrderItem, OrderStatus, OrderStatusChange
 from orders.services import SNAPSHOT_ATTEMPTS, order_cancel, order_create, order_status_change

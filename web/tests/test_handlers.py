@@ -19,10 +19,10 @@ from psycopg_pool import ConnectionPool
 from accounts.services import token_obtain
 from accounts.tests.factories import PASSWORD
 from catalog.models import Product
-from config.handlers import ThreadPoolASGIHandler
 from conftest import fullstack, side_connection
 from orders.models import Order
 from orders.tests.factories import new_product, new_user
+from web.handlers import ThreadPoolASGIHandler
 
 pytestmark = [fullstack, pytest.mark.django_db(transaction=True)]
 

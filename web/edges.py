@@ -34,7 +34,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.http.request import split_domain_port, validate_host
 from django.urls import is_valid_path
 
-from config import metrics
+from web import metrics
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

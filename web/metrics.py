@@ -155,7 +155,7 @@ def _allowed(request: HttpRequest) -> bool:
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    from config.edges import json_error
+    from web.edges import json_error
 
     if not _allowed(request):
         return json_error(

@@ -13,11 +13,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, OperationalError
 from django.test import RequestFactory
 
+from common import errors
 from config import api as api_module
-from config import edges, errors
+from web import edges
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "catalog", "orders", "notifications", "config")
+APPS = ("accounts", "catalog", "orders", "notifications", "config", "common", "web")
 ERROR_CLASSES = {
     name: cls
     for name, cls in vars(errors).items()

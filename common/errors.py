@@ -1,7 +1,7 @@
 """Every error the API answers: the domain error types services raise, and the catalogue of
 error codes (per app) with the HTTP status each is answered with.
 
-`config.api` maps a `DomainError` to HTTP once; `config.schemas` lists the codes of each status
+`config.api` maps a `DomainError` to HTTP once; `common.schemas` lists the codes of each status
 in the OpenAPI schema, so a front end can switch on `code`.
 """
 

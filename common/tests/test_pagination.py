@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Category, Product
 from catalog.tests.conftest import new_category
-from config import pagination
+from common import pagination
 from conftest import ApiClient
 
 pytestmark = pytest.mark.django_db

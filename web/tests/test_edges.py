@@ -16,10 +16,10 @@ from django.test import Client, override_settings
 
 from catalog.models import Product
 from catalog.tests.conftest import new_product
-from config.edges import Edges
-from config.tests.conftest import FRONT_END
 from conftest import ApiClient
 from orders.models import Order
+from web.edges import Edges
+from web.tests.conftest import FRONT_END
 
 LIMIT = 256 * 1024
 TOO_LARGE = {
@@ -331,7 +331,7 @@ def test_each_request_logs_one_line_with_its_id_route_status_and_user(
 def test_the_json_request_line_has_every_field_and_escapes_the_path(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from config.edges import RequestLog
+    from web.edges import RequestLog
 
     RequestLog(enabled=True, json_lines=True).write(
         "r1", "GET", "/api/x\nforged", "<unmatched>", 404, 0.0123, None

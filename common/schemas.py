@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import Field, WithJsonSchema, create_model, field_validator, model_validator
 
-from .errors import codes_for
+from common.errors import codes_for
 
 # Primary keys are 64-bit; a larger number must be a 422, not a database overflow.
 MAX_ID = 2**63 - 1

@@ -19,7 +19,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
-from config.edges import JSON
+from web.edges import JSON
 
 # Checks run side by side, so /readyz takes about one timeout however many parts fail; a
 # check that overruns keeps its thread until its own socket timeout ends it.

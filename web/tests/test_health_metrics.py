@@ -74,7 +74,7 @@ def test_metrics_by_token_or_address_count_checkouts_by_outcome(customer_api: Ap
 def test_request_counts_and_latency_buckets_are_exact() -> None:
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from config.metrics import RequestCollector
+    from web.metrics import RequestCollector
 
     collector = RequestCollector(buckets=(0.01, 0.1))
     registry = CollectorRegistry()
@@ -105,8 +105,8 @@ def test_request_counts_and_latency_buckets_are_exact() -> None:
 def test_open_websockets_are_counted() -> None:
     from channels.testing import WebsocketCommunicator
 
-    from config.metrics import WEBSOCKETS_OPEN
     from notifications.consumers import OrderEventsConsumer
+    from web.metrics import WEBSOCKETS_OPEN
 
     async def scenario() -> tuple[float, float]:
         socket = WebsocketCommunicator(OrderEventsConsumer.as_asgi(), "/ws/orders/")

@@ -11,8 +11,8 @@ from asgiref.sync import async_to_sync
 from django.test import Client, override_settings
 
 from catalog.tests.conftest import new_product
-from config.tests.conftest import FRONT_END
 from conftest import ApiClient
+from web.tests.conftest import FRONT_END
 
 # ---- CORS ------------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.db.models import Model
 
-from .errors import DomainError
+from common.errors import DomainError
 
 
 class ServiceForm(forms.ModelForm):
