@@ -1,8 +1,10 @@
 """The `ws/orders/` consumer: owners hear their orders, staff hear all, until their rights end.
 
 Clients may send only `{"type": "ping"}` (answered `{"type": "pong"}`), as text of at most
-WS_MAX_MESSAGE_BYTES. Anything else closes the socket: 1003 for binary, 1007 for text that is
-not JSON or not a known message, 1009 for a message too big.
+WS_MAX_MESSAGE_BYTES, about one a second (`socket_limits`). Anything else closes the socket: 1003
+for binary, 1007 for text that is not JSON or not a known message, 1008 for messages sent faster,
+1009 for a message too big. A user who opens sockets faster than WS_OPENS_PER_MINUTE is refused
+(HTTP 429 to the handshake) before any database query or channel-layer call.
 
 A socket stays open only while its sign-in would still be accepted over HTTP. Every socket of a
 user joins that user's sessions group; whatever ends the user's rights (signing out, a new
@@ -20,6 +22,7 @@ import time
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -28,12 +31,23 @@ from config.errors import NotAuthenticated
 from config.metrics import WEBSOCKETS_OPEN
 
 from .groups import STAFF_GROUP, sessions_group, user_group
+from .socket_limits import (
+    HOLD_SECONDS,
+    MESSAGES_BURST,
+    MESSAGES_PER_SECOND,
+    TokenBucket,
+    socket_opens,
+)
 
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_INVALID_PAYLOAD = 1007
+CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+TOO_MANY_OPENS = json.dumps(
+    {"detail": "Too many sockets opened: retry later.", "code": "too_many_sockets"}
+).encode()
 
 
 class OrderEventsConsumer(AsyncWebsocketConsumer):
@@ -46,12 +60,14 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
     _expiry_task: asyncio.Future[None] | None = None
     counted = False  # whether this socket is in the open-connections gauge
     accepted: bool
+    messages: TokenBucket
 
     async def connect(self) -> None:
         self.groups_joined, self.closing, self._expiry = [], False, None
         self.sid = self.token_key = None
         self.staff = False
         self.accepted = False
+        self.messages = TokenBucket(MESSAGES_BURST, MESSAGES_PER_SECOND)
         WEBSOCKETS_OPEN.inc()
         self.counted = True
         raw = self.scope.get("access_token")
@@ -61,6 +77,8 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
             claims = access_token_decode(raw)
         except NotAuthenticated as exc:
             return await self._end(CLOSE_UNAUTHENTICATED, str(exc.detail))
+        if not await socket_opens.admit(int(claims["user_id"])):
+            return await self._refuse_open()
         # Join the revocation group before looking the user up: a revocation committed after
         # the lookup reaches this socket, one committed before it is seen by the lookup.
         await self._join(sessions_group(int(claims["user_id"])))
@@ -78,6 +96,29 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
         # Accepted only once subscribed: a client that sees the socket open hears every event
         # committed from then on (what came before, it catches up on through the API).
         await self._accept()
+
+    async def _refuse_open(self) -> None:
+        """Too many opens: answer the handshake 429, never accepting it, so a client does not
+        go on to send its first frame (a flood's 15 MB) into a socket that is closing."""
+        self.closing = True
+        if "websocket.http.response" not in self.scope.get("extensions", {}):
+            return await self.close()  # a server without the extension answers 403
+        retry_after = str(int(HOLD_SECONDS)).encode()
+        try:
+            await self.base_send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": 429,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"retry-after", retry_after),
+                    ],
+                }
+            )
+            await self.base_send({"type": "websocket.http.response.body", "body": TOO_MANY_OPENS})
+        except OSError:  # the client left while its open was held: nothing to answer
+            await self.disconnect(1006)
+            raise StopConsumer() from None
 
     async def _accept(self) -> None:
         if not self.accepted:
@@ -121,6 +162,10 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:
             return
+        if not self.messages.take():
+            return await self._end(
+                CLOSE_POLICY_VIOLATION, "Too many messages: ping at most once a second."
+            )
         if text_data is None:
             return await self._end(CLOSE_UNSUPPORTED_DATA, "Only text messages are accepted.")
         limit = settings.WS_MAX_MESSAGE_BYTES
