@@ -11,8 +11,10 @@ the catalog's p50 under twice its idle value.
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -22,6 +24,7 @@ import redis
 from django.conf import settings
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.test import override_settings
 from ninja_jwt.tokens import AccessToken
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
@@ -36,16 +39,21 @@ from conftest import fullstack
 from notifications.groups import STAFF_GROUP, sessions_group, user_group
 from notifications.socket_limits import HOLD_SECONDS, MESSAGES_BURST
 
+from .factories import new_order as place_order
 from .test_fullstack import (
+    ARRIVE_SECONDS,
     Service,
     _logs_on_failure,  # noqa: F401  (autouse: every process's log when a test fails)
     _stack_idle_at_teardown,  # noqa: F401  (autouse: no flush while the stack still works)
     call,
     logs,  # noqa: F401
     new_order,  # its order.created already pushed: a socket opened after hears only the test
+    next_event,
     open_socket,
+    outage_stack,  # noqa: F401  (uvicorn A and B, worker C, beat on a throwaway Redis)
     patch_status,
     stack_env,
+    throwaway_redis,  # noqa: F401
     uvicorn,
     wait_for,
     worker,
@@ -233,6 +241,85 @@ def test_a_demoted_staff_socket_is_closed_4403_and_hears_no_customers_event(stac
         timeout=CLOSE_SECONDS,
         what="the staff group to be empty",
     )
+
+
+# ---- a channel layer that is down when the rights end ---------------------------------------
+
+
+@contextmanager
+def layer_at(redis_url: str) -> Iterator[None]:
+    """This process's own sends (a change made here) go to the stack's channel layer."""
+    layer = {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
+    with override_settings(CHANNEL_LAYERS={"default": layer}):
+        yield
+
+
+def _signed_out_via_b(outage: dict[str, Service], user: User, pair: dict[str, str]) -> None:
+    body = {"refresh": pair["refresh"]}
+    assert call("POST", f"{outage['b'].url}/api/token/blacklist/", body=body)[0] == 200
+
+
+def _deactivated_here(outage: dict[str, Service], user: User, pair: dict[str, str]) -> None:
+    same = User.objects.get(pk=user.pk)
+    same.is_active = False
+    same.save()
+
+
+def _demoted_here(outage: dict[str, Service], user: User, pair: dict[str, str]) -> None:
+    same = User.objects.get(pk=user.pk)
+    same.is_staff = False
+    same.save(update_fields=["is_staff"])
+
+
+OUTAGE_ENDINGS: dict[
+    str, tuple[Callable[[dict[str, Service], User, dict[str, str]], None], int]
+] = {
+    "signed out (API on B)": (_signed_out_via_b, 4401),
+    "deactivated": (_deactivated_here, 4401),
+    "staff withdrawn": (_demoted_here, 4403),
+}
+
+
+@pytest.mark.parametrize("ending", list(OUTAGE_ENDINGS))
+def test_rights_ended_while_the_channel_layer_is_down_close_the_socket_before_any_event(
+    throwaway_redis,  # noqa: F811
+    outage_stack,  # noqa: F811
+    ending,
+):
+    """The notice's send fails (Redis killed), Redis comes back empty and an event follows at
+    once: the socket closes within CLOSE_SECONDS of the change and hears nothing first. A
+    witness socket on the same server, whose rights did not change, outlives the outage and
+    hears the event (its groups joined again)."""
+    a, b = outage_stack["a"], outage_stack["b"]
+    change, expected = OUTAGE_ENDINGS[ending]
+    demoted = ending == "staff withdrawn"
+    user, staff = new_user(is_staff=demoted), new_user(is_staff=True)
+    pair, staff_token = pair_for(user), pair_for(staff)["access"]
+    order = place_order(customer=new_user() if demoted else user)  # staff hear it
+    logged = {name: outage_stack[name].log_size() for name in ("a", "b")}
+
+    with (
+        layer_at(throwaway_redis.url),
+        open_socket(a.ws, pair["access"]) as ws,
+        open_socket(a.ws, staff_token) as witness,
+    ):
+        throwaway_redis.stop(signal.SIGKILL)
+        changed = time.monotonic()
+        change(outage_stack, user, pair)
+        throwaway_redis.start()  # same port, empty: the groups and any queued message are gone
+        assert patch_status(b, order, "processing", staff_token)[0] == 200
+        code, reason, _ = closed_within(ws, seconds=changed + CLOSE_SECONDS - time.monotonic())
+        assert code == expected, reason
+        print(f"{ending}: closed {code} {time.monotonic() - changed:.2f} s after the change")
+
+        outage_stack["beat"].start()  # its sweep sends what the broker's restart lost
+        deadline = time.monotonic() + ARRIVE_SECONDS + 10
+        while (event := next_event(witness, timeout=deadline - time.monotonic())).get(
+            "new_status"
+        ) != "processing":
+            assert event["order_id"] == order.pk  # its order.created, at most
+    for name, start in logged.items():
+        assert "Traceback" not in outage_stack[name].log(start)
 
 
 # ---- frames ------------------------------------------------------------------------------
