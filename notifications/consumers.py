@@ -13,9 +13,9 @@ password, "sign out everywhere", deactivation, deletion, losing staff) sends one
 for staff rights withdrawn. The same notice is also in the database, which the process reads
 once a second for its sockets' users (`notifications.session_watch`), so a notice whose send was
 lost (the channel layer down at that moment) still closes the socket, and a socket outlives an
-outage of the channel layer without hearing any event before the notices written meanwhile. A
-timer closes it (4401) when its access token expires. Delivering an order event costs no
-database query.
+outage of the channel layer without hearing any event before the notices written meanwhile (one
+opened while the layer is unreachable is closed 1013, try again later). A timer closes it
+(4401) when its access token expires. Delivering an order event costs no database query.
 """
 
 from __future__ import annotations
@@ -112,11 +112,11 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
             claims = access_token_decode(raw)
         except NotAuthenticated as exc:
             return await self._end(CLOSE_UNAUTHENTICATED, str(exc.detail))
-        if not await socket_opens.admit(int(claims["user_id"])):
+        user_id = int(claims["user_id"])
+        if not await socket_opens.admit(user_id):
             return await self._refuse_open()
         # Join the revocation group before looking the user up: a revocation committed after
         # the lookup reaches this socket, one committed before it is seen by the lookup.
-        user_id = int(claims["user_id"])
         if not isinstance(self.channel_layer, InMemoryChannelLayer):  # one process: no outage
             self.watched_user = user_id
             session_watch.watch(user_id, self)

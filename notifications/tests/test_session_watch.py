@@ -4,12 +4,13 @@ processes (the live stack's tests in test_revocation.py kill the channel layer a
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import RevokedSession
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.conftest import new_user
 from notifications.models import SessionNotice
 from notifications.selectors import session_notices_since
 from notifications.services import session_notices_prune
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_each_change_that_ends_rights_writes_its_notice_with_the_change():
-    user, staff = UserFactory(), StaffFactory()
+    user, staff = new_user(), new_user(is_staff=True)
     since = timezone.now()  # after the factories' own saves
     user.is_active = False
     user.save()
@@ -36,7 +37,7 @@ def test_each_change_that_ends_rights_writes_its_notice_with_the_change():
 
 
 def test_a_deleted_users_notice_outlives_the_user():
-    user = UserFactory()
+    user = new_user()
     user_id, since = user.pk, timezone.now()
     user.delete()
     assert session_notices_since(since=since, user_ids=[user_id]) == [
@@ -47,7 +48,13 @@ def test_a_deleted_users_notice_outlives_the_user():
 def test_every_signed_out_session_applies_and_only_the_latest_rights():
     off = {"is_active": False, "is_staff": False, "token_key": "k"}
     back = {"is_active": True, "is_staff": False, "token_key": "k"}
-    rows = [(1, off), (1, {"sid": "a"}), (2, {"sid": "b"}), (1, back), (1, {"sid": "c"})]
+    rows: list[tuple[int, dict[str, Any]]] = [
+        (1, off),
+        (1, {"sid": "a"}),
+        (2, {"sid": "b"}),
+        (1, back),
+        (1, {"sid": "c"}),
+    ]
     assert latest_per_user(rows) == {1: [{"sid": "a"}, {"sid": "c"}, back], 2: [{"sid": "b"}]}
 
 
