@@ -1,15 +1,21 @@
 """The `ws/orders/` consumer: owners hear their orders, staff hear all, until their rights end.
 
 Clients may send only `{"type": "ping"}` (answered `{"type": "pong"}`), as text of at most
-WS_MAX_MESSAGE_BYTES. Anything else closes the socket: 1003 for binary, 1007 for text that is
-not JSON or not a known message, 1009 for a message too big.
+WS_MAX_MESSAGE_BYTES, about one a second (`socket_limits`). Anything else closes the socket: 1003
+for binary, 1007 for text that is not JSON or not a known message, 1008 for messages sent faster,
+1009 for a message too big. A user who opens sockets faster than WS_OPENS_PER_MINUTE is refused
+(HTTP 429 to the handshake) before any database query or channel-layer call.
 
 A socket stays open only while its sign-in would still be accepted over HTTP. Every socket of a
 user joins that user's sessions group; whatever ends the user's rights (signing out, a new
 password, "sign out everywhere", deactivation, deletion, losing staff) sends one message there
 (`notifications.signals`) and the socket closes itself: 4401 for a session that ended, 4403
-for staff rights withdrawn. A timer closes it (4401) when its access token expires. Delivering
-an order event costs no database query.
+for staff rights withdrawn. The same notice is also in the database, which the process reads
+once a second for its sockets' users (`notifications.session_watch`), so a notice whose send was
+lost (the channel layer down at that moment) still closes the socket, and a socket outlives an
+outage of the channel layer without hearing any event before the notices written meanwhile (one
+opened while the layer is unreachable is closed 1013, try again later). A timer closes it
+(4401) when its access token expires. Delivering an order event costs no database query.
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ import time
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 
 from accounts.selectors import access_token_decode, user_from_access_token
@@ -28,12 +37,25 @@ from common.errors import NotAuthenticated
 from web.metrics import WEBSOCKETS_OPEN
 
 from .groups import STAFF_GROUP, sessions_group, user_group
+from .session_watch import LAYER_ERRORS, session_watch
+from .socket_limits import (
+    HOLD_SECONDS,
+    MESSAGES_BURST,
+    MESSAGES_PER_SECOND,
+    TokenBucket,
+    socket_opens,
+)
 
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_INVALID_PAYLOAD = 1007
+CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+TOO_MANY_OPENS = json.dumps(
+    {"detail": "Too many sockets opened: retry later.", "code": "too_many_sockets"}
+).encode()
 
 
 class OrderEventsConsumer(AsyncWebsocketConsumer):
@@ -46,12 +68,41 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
     _expiry_task: asyncio.Future[None] | None = None
     counted = False  # whether this socket is in the open-connections gauge
     accepted: bool
+    messages: TokenBucket
+    watched_user: int | None = None  # whose notices the process's session watch brings here
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """channels' own loop, but with a channel-layer receive that waits out an outage of the
+        layer instead of ending the socket with a traceback."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = await self.channel_layer.new_channel()
+        self.base_send = send
+        try:
+            await await_many_dispatch([receive, self._layer_receive], self.dispatch)
+        except StopConsumer:
+            pass
+
+    async def _layer_receive(self) -> dict[str, Any]:
+        while True:
+            try:
+                message: dict[str, Any] = await self.channel_layer.receive(self.channel_name)
+            except LAYER_ERRORS as exc:
+                await session_watch.layer_failed(exc)
+            else:
+                return message
+
+    async def rejoin_groups(self) -> None:
+        """Join again every group this socket is in (a restarted channel layer forgot them)."""
+        for group in list(self.groups_joined):
+            await self.channel_layer.group_add(group, self.channel_name)
 
     async def connect(self) -> None:
         self.groups_joined, self.closing, self._expiry = [], False, None
         self.sid = self.token_key = None
         self.staff = False
         self.accepted = False
+        self.messages = TokenBucket(MESSAGES_BURST, MESSAGES_PER_SECOND)
         WEBSOCKETS_OPEN.inc()
         self.counted = True
         raw = self.scope.get("access_token")
@@ -61,9 +112,18 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
             claims = access_token_decode(raw)
         except NotAuthenticated as exc:
             return await self._end(CLOSE_UNAUTHENTICATED, str(exc.detail))
+        user_id = int(claims["user_id"])
+        if not await socket_opens.admit(user_id):
+            return await self._refuse_open()
         # Join the revocation group before looking the user up: a revocation committed after
         # the lookup reaches this socket, one committed before it is seen by the lookup.
-        await self._join(sessions_group(int(claims["user_id"])))
+        if not isinstance(self.channel_layer, InMemoryChannelLayer):  # one process: no outage
+            self.watched_user = user_id
+            session_watch.watch(user_id, self)
+        try:
+            await self._join(sessions_group(user_id))
+        except LAYER_ERRORS:
+            return await self._end(CLOSE_TRY_AGAIN_LATER, "Notifications unavailable: retry.")
         try:
             user = await database_sync_to_async(user_from_access_token)(raw)
         except NotAuthenticated as exc:
@@ -74,10 +134,36 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
         self._expiry = asyncio.get_running_loop().call_later(expires_in, self._expired)
         # Every event goes to its owner's group and to the staff group: a member of both (staff
         # with their own orders) would hear each of those events twice.
-        await self._join(STAFF_GROUP if user.is_staff else user_group(user.pk))
+        try:
+            await self._join(STAFF_GROUP if user.is_staff else user_group(user.pk))
+        except LAYER_ERRORS:
+            return await self._end(CLOSE_TRY_AGAIN_LATER, "Notifications unavailable: retry.")
         # Accepted only once subscribed: a client that sees the socket open hears every event
         # committed from then on (what came before, it catches up on through the API).
         await self._accept()
+
+    async def _refuse_open(self) -> None:
+        """Too many opens: answer the handshake 429, never accepting it, so a client does not
+        go on to send its first frame (a flood's 15 MB) into a socket that is closing."""
+        self.closing = True
+        if "websocket.http.response" not in self.scope.get("extensions", {}):
+            return await self.close()  # a server without the extension answers 403
+        retry_after = str(int(HOLD_SECONDS)).encode()
+        try:
+            await self.base_send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": 429,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"retry-after", retry_after),
+                    ],
+                }
+            )
+            await self.base_send({"type": "websocket.http.response.body", "body": TOO_MANY_OPENS})
+        except OSError:  # the client left while its open was held: nothing to answer
+            await self.disconnect(1006)
+            raise StopConsumer() from None
 
     async def _accept(self) -> None:
         if not self.accepted:
@@ -89,9 +175,15 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(group, self.channel_name)
 
     async def _leave_groups(self) -> None:
+        if self.watched_user is not None:
+            session_watch.unwatch(self.watched_user, self)
+            self.watched_user = None
         groups, self.groups_joined = self.groups_joined, []
         for group in groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except LAYER_ERRORS:
+                pass  # the layer is down: the membership expires (or was lost with it)
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
@@ -121,6 +213,10 @@ class OrderEventsConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:
             return
+        if not self.messages.take():
+            return await self._end(
+                CLOSE_POLICY_VIOLATION, "Too many messages: ping at most once a second."
+            )
         if text_data is None:
             return await self._end(CLOSE_UNSUPPORTED_DATA, "Only text messages are accepted.")
         limit = settings.WS_MAX_MESSAGE_BYTES

@@ -1,4 +1,5 @@
-"""The order-event outbox and the per-channel delivery state built on it (e-mail, webhooks)."""
+"""The order-event outbox, the per-channel delivery state built on it (e-mail, webhooks), and
+the durable record of session notices."""
 
 from __future__ import annotations
 
@@ -223,3 +224,21 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of delivery {self.delivery_id}"
+
+
+class SessionNotice(models.Model):
+    """That a user's sessions or rights changed, written in the transaction that changed them.
+
+    The same notice goes to the user's sockets through the channel layer after commit; this row
+    is what survives that send being lost (the layer down or restarted empty, a full channel):
+    every web process reads its sockets' users' recent notices once a second
+    (`notifications.session_watch`). `user_id` is no foreign key: a deletion's notice outlives
+    the user. Rows are useful for a minute; the sweep deletes them after an hour.
+    """
+
+    user_id = models.BigIntegerField()
+    notice = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"user {self.user_id}: {self.notice}"

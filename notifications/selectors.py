@@ -1,14 +1,24 @@
-"""Reads: the caller's order events (the catch-up feed), and webhook endpoints for staff."""
+"""Reads: the caller's order events (the catch-up feed), webhook endpoints for staff, and the
+recent session notices of the users whose sockets a web process holds."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
 
 from common.errors import NotFound
 
-from .models import DeliveryStatus, EmailDelivery, OrderEvent, WebhookDelivery, WebhookEndpoint
+from .models import (
+    DeliveryStatus,
+    EmailDelivery,
+    OrderEvent,
+    SessionNotice,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 def event_list(*, user: Any, after: int | None = None) -> QuerySet[OrderEvent]:
@@ -61,3 +71,11 @@ def dead_list(*, channel: str) -> QuerySet[Any]:
         .select_related("event", "endpoint")
         .order_by("-id")
     )
+
+
+def session_notices_since(
+    *, since: datetime, user_ids: Collection[int]
+) -> list[tuple[int, dict[str, Any]]]:
+    """(user id, notice) of the given users' notices written since `since`, oldest first."""
+    rows = SessionNotice.objects.filter(created_at__gte=since, user_id__in=list(user_ids))
+    return list(rows.order_by("id").values_list("user_id", "notice"))

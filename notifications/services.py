@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from .bursts import burst_drain, burst_request
 from .emails import emails_request
@@ -26,6 +27,7 @@ from .models import (
     EmailDelivery,
     EventType,
     OrderEvent,
+    SessionNotice,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -39,6 +41,7 @@ logger = logging.getLogger(__name__)
 # A sweep leaves fresh events to the task sent at commit.
 SWEEP_GRACE = timedelta(seconds=5)
 SWEEP_BATCH = 500
+SESSION_NOTICE_KEEP = timedelta(hours=1)
 # The dispatch is queued once per burst of commits (notifications.bursts): under load one task
 # pushes and fans out every event committed while it waited, instead of one task per event
 # (whose queueing and running cost more than the push).
@@ -148,6 +151,32 @@ def _push(events: list[OrderEvent]) -> None:
         message: dict[str, Any] = {"type": "order.event", "event": event.message()}
         messages += [(user_group(event.recipient_id), message), (STAFF_GROUP, message)]
     _group_send_all(messages)
+
+
+def session_notice_record(*, user_id: int, notice: dict[str, str | bool]) -> None:
+    """In the caller's transaction: record that a user's sessions or rights changed and, after
+    commit, tell the user's sockets at once (`session_notice_send`).
+
+    The row is what makes the notice reach its sockets even if that send is lost (the channel
+    layer down or restarted empty at that moment): every web process reads its sockets' users'
+    recent notices once a second (`notifications.session_watch`). Code that changes users with
+    `QuerySet.update()` (no signal) calls this in its transaction for each user.
+    """
+    SessionNotice.objects.create(user_id=user_id, notice=notice)
+
+    def send() -> None:
+        try:
+            session_notice_send(user_id=user_id, notice=notice)
+        except (RedisError, OSError) as exc:  # OSError: TimeoutError too
+            logger.warning(
+                "Session notice for user %s not sent (%s): web processes read it from the "
+                "database.",
+                user_id,
+                exc,
+            )
+
+    # robust: nothing that goes wrong in the send may fail a change that committed.
+    transaction.on_commit(send, robust=True)
 
 
 def session_notice_send(*, user_id: int, notice: dict[str, str | bool]) -> None:
@@ -365,4 +394,11 @@ def outbox_sweep() -> dict[str, int]:
     emails, hooks = deliveries_overdue()
     deliveries_enqueue(emails=emails, webhooks=hooks)
     pushed = events_deliver(event_ids=pending) if pending else 0
+    session_notices_prune()
     return {"pushed": pushed, "fanned_out": fanned, "emails": len(emails), "webhooks": len(hooks)}
+
+
+def session_notices_prune(*, older_than: timedelta = SESSION_NOTICE_KEEP) -> int:
+    """Delete the session notices no web process reads any more (they read the last minute)."""
+    cutoff = timezone.now() - older_than
+    return SessionNotice.objects.filter(created_at__lt=cutoff).delete()[0]

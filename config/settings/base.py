@@ -229,6 +229,9 @@ JWT_SESSION_MAX_DAYS = int(os.environ.get("JWT_SESSION_MAX_DAYS", "30"))
 # The largest WebSocket message a client may send; the server command (bin/web) passes the same
 # limit to uvicorn (--ws-max-size) so bigger frames are refused before they are buffered.
 WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", "16384"))
+# Socket opens a web process accepts per user and minute (as many at once); past it an open is
+# held 2 s and closed 4429, before any query (notifications.socket_limits). 0: no limit.
+WS_OPENS_PER_MINUTE = int(os.environ.get("WS_OPENS_PER_MINUTE", "30"))
 
 # ---- Edges: JSON at every edge, CORS, production security, health, metrics, logs (issue 10) ----
 # Read here, used by web.edges, web.health, web.metrics and the WebSocket origin check.
