@@ -12,7 +12,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,19 +23,21 @@ from typing import Any
 import psycopg
 import redis
 
+from testkit.processes import Service, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 PYTHON = str(BIN / "python")
 
 
 def procfile_argv(name: str) -> list[str]:
-    """The Procfile's command for process `name`, split as a shell would (the bench measures
+    """The Servicefile's command for process `name`, split as a shell would (the bench measures
     what operators run; `.venv/bin/...` resolves from the project root, the processes' cwd)."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
+    for line in (ROOT / "Servicefile").read_text().splitlines():
         head, _, command = line.partition(":")
         if head.strip() == name:
             return [str(ROOT / a) if a.startswith(".venv/") else a for a in shlex.split(command)]
-    raise StepError(f"the Procfile has no {name!r} process")
+    raise StepError(f"the Servicefile has no {name!r} process")
 
 
 # Pools to compare the shipped socket worker with (`--worker-pool`).
@@ -48,7 +49,7 @@ POOLS = {
 
 
 def worker_argv(name: str, pool: str = "procfile") -> list[str]:
-    """A Celery worker's command: the Procfile's line `name` as shipped, or for the socket
+    """A Celery worker's command: the Servicefile's line `name` as shipped, or for the socket
     worker (`worker`) the same line with another pool."""
     argv = procfile_argv(name)
     if name != "worker" or pool == "procfile":
@@ -96,53 +97,11 @@ def log(msg: str) -> None:
     print(f"== bench: {msg}", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise StepError(f"no VmRSS for pid {pid}")
-
-
-class Proc:
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], logdir: Path):
-        self.name = name
-        self.log_path = logdir / f"{name}.log"
-        self._log = self.log_path.open("wb")
-        self.popen = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self.pid = self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.alive():
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
-        self._log.close()
-
-    def tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
 
 class Stack:
@@ -169,17 +128,17 @@ class Stack:
         self.keep_logs = keep_logs
         self.db_name = f"{self.db_prefix}_{os.getpid()}"
         self.tmp = Path(tempfile.mkdtemp(prefix=f"{self.db_prefix.replace('_', '-')}."))
-        self.procs: list[Proc] = []
+        self.procs: list[Service] = []
         self.db_created = False
         self.redis_used = False
         self.failed = False
         self._lock: Any = None
         self.env = self._env()
-        self.web: list[Proc] = []
+        self.web: list[Service] = []
         self.web_ports: list[int] = []
-        self.workers: list[Proc] = []
-        self.notify: Proc | None = None
-        self.bare: Proc | None = None
+        self.workers: list[Service] = []
+        self.notify: Service | None = None
+        self.bare: Service | None = None
         self.bare_port = 0
 
     # -- setup ---------------------------------------------------------------------------
@@ -296,7 +255,7 @@ class Stack:
             port = free_port()
             quiet = ["--no-access-log", "--log-level", "warning"]
             if self.asgi_app == "config.asgi:application":
-                # Ours runs as the Procfile says: the one server command with its limits.
+                # Ours runs as the Servicefile says: the one server command with its limits.
                 env = dict(self.env, WEB_HOST="127.0.0.1", WEB_PORT=str(port))
                 p = self._spawn(f"uvicorn{i}", [str(ROOT / "bin" / "web"), *quiet], env=env)
             else:
@@ -319,7 +278,7 @@ class Stack:
 
     def start_workers(self, count: int = 1) -> None:
         for i in range(len(self.workers), len(self.workers) + count):
-            # The Procfile's worker, named apart so two can run side by side.
+            # The Servicefile's worker, named apart so two can run side by side.
             p = self._spawn(f"worker{i}", [*self.worker_argv("worker"), "-n", f"bench{i}@%h"])
             self.workers.append(p)
         time.sleep(1.0)
@@ -329,7 +288,7 @@ class Stack:
         # readiness is checked end to end by the first status change the bench waits for
 
     def start_notify_worker(self) -> None:
-        """The `notify` queue's worker (fan-out, e-mail, webhooks), as in the Procfile; once."""
+        """The `notify` queue's worker (fan-out, e-mail, webhooks), as in the Servicefile; once."""
         if self.notify is not None:
             return
         p = self.notify = self._spawn("notify", self.worker_argv("notify"))
@@ -359,7 +318,7 @@ class Stack:
         )
         self.wait_http(self.bare, f"http://127.0.0.1:{self.bare_port}/api/products/", 60)
 
-    def start_variant(self, name: str, asgi_app: str) -> tuple[int, Proc]:
+    def start_variant(self, name: str, asgi_app: str) -> tuple[int, Service]:
         """Another ASGI app of ours, served by bin/web's exact uvicorn options (read by running
         bin/web with UVICORN=echo): only the app differs from the shipped web process."""
         port = free_port()
@@ -378,13 +337,14 @@ class Stack:
         self.wait_http(p, f"http://127.0.0.1:{port}{self.ready_path}", 90)
         return port, p
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Proc:
-        p = Proc(name, argv, env or self.env, self.tmp)
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Service:
+        # Started as it is; readiness is checked by the caller (wait_http, a first event).
+        p = Service(name, argv, env=env or self.env, logs=self.tmp).start()
         self.procs.append(p)
         return p
 
     @staticmethod
-    def wait_http(proc: Proc, url: str, seconds: float) -> None:
+    def wait_http(proc: Service, url: str, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while True:
             if not proc.alive():
@@ -402,7 +362,7 @@ class Stack:
     def check_alive(self) -> None:
         for p in self.procs:
             if not p.alive():
-                raise StepError(f"{p.name} died (exit {p.popen.returncode}):\n{p.tail()}")
+                raise StepError(f"{p.name} died (exit {p.returncode}):\n{p.tail()}")
 
     # -- teardown ------------------------------------------------------------------------
     def close(self) -> None:
@@ -466,7 +426,7 @@ class ReferenceStack(Stack):
 
     def __init__(self, *, keep_logs: bool = False):
         super().__init__(keep_logs=keep_logs)
-        self.wsgi: Proc | None = None
+        self.wsgi: Service | None = None
 
     def _env(self) -> dict[str, str]:
         env = {

@@ -13,7 +13,8 @@ import psycopg
 from django.conf import settings
 
 from conftest import fullstack
-from notifications.tests.test_fullstack import free_port, server_database_url
+from testkit.live import server_database_url
+from testkit.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

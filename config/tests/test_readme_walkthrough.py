@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from notifications.tests.test_fullstack import Service, free_port
+from testkit.processes import Service, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

@@ -10,21 +10,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
 import time
-import urllib.error
-import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import Any
 
 import pytest
-import redis
-from django.conf import settings
 from django.db import connection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
@@ -36,198 +28,18 @@ from conftest import fullstack, side_connection
 from notifications.models import OrderEvent
 from orders.models import Order
 from orders.services import order_status_change
+from testkit.live import beat, call, stack_env, uvicorn, worker
+from testkit.processes import START_SECONDS, Service, wait_for
+from testkit.redis_server import RedisServer
 
 from .factories import message_of, placed_event
 from .factories import new_order as place_order
 
 pytestmark = [fullstack, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / ".venv" / "bin"
-START_SECONDS = 30.0  # a process must be serving within this
 ARRIVE_SECONDS = 20.0  # an event must reach a socket within this once it can be delivered
 QUIET_SECONDS = 1.5  # a socket that hears nothing for this long after the others did hears nothing
 PROMPT_SECONDS = 2.0  # an API answer while Redis is down must come within this
-
-T = TypeVar("T")
-
-
-def wait_for(condition: Callable[[], T], *, timeout: float, what: str) -> T:
-    """Poll `condition` until it returns something truthy, failing after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def server_database_url() -> str:
-    db = settings.DATABASES["default"]
-    user = quote(db.get("USER") or "", safe="")
-    password = quote(db.get("PASSWORD") or "", safe="")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{auth}{host}:{port}/{quote(db['NAME'], safe='')}"
-
-
-def stack_env(*, redis_url: str | None = None, **extra: str) -> dict[str, str]:
-    """The environment of a server process: the test's database, secret and Redis."""
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.base",
-        DJANGO_SECRET_KEY=settings.SECRET_KEY,
-        DATABASE_URL=server_database_url(),
-        REDIS_URL=redis_url or settings.REDIS_URL,
-        CACHE_REDIS_URL=redis_url or settings.CACHE_REDIS_URL,
-        CELERY_BROKER_URL=redis_url or settings.CELERY_BROKER_URL,
-        CHANNEL_LAYER_REDIS_URL=redis_url or settings.CHANNEL_LAYER_REDIS_URL,
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        PYTHONUNBUFFERED="1",
-        **extra,
-    )
-    return env
-
-
-class Service:
-    """One subprocess with its output in a log file; stopped (with its children) by its id."""
-
-    started: list[Service] = []  # every service this module started, for failure reports
-    url = ""  # servers: their base URLs
-    ws = ""
-
-    def __init__(
-        self,
-        name: str,
-        argv: list[str],
-        *,
-        env: dict[str, str],
-        logs: Path,
-        ready: Callable[..., bool],
-    ):
-        self.name, self.argv, self.env, self.ready = name, argv, env, ready
-        self.log_path = logs / f"{name}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.started_at_offset = 0
-
-    def log(self, since: int = 0) -> str:
-        if not self.log_path.exists():
-            return ""
-        return self.log_path.read_bytes()[since:].decode(errors="replace")
-
-    def log_size(self) -> int:
-        return self.log_path.stat().st_size if self.log_path.exists() else 0
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def start(self) -> Service:
-        self.started_at_offset = self.log_size()
-        with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen(
-                self.argv,
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: stop() ends its children too
-            )
-        if self not in Service.started:
-            Service.started.append(self)
-
-        def up() -> bool:
-            if not self.alive():
-                raise AssertionError(f"{self.name} exited:\n{self.log(self.started_at_offset)}")
-            return self.ready(self)
-
-        wait_for(up, timeout=START_SECONDS, what=f"{self.name} to start")
-        return self
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            os.killpg(proc.pid, sig)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        self.proc = None
-
-
-def _http_ready(service: Service) -> bool:
-    try:
-        return call("GET", f"{service.url}/api/categories/")[0] == 200
-    except OSError:
-        return False
-
-
-def _logged_since_start(text: str) -> Callable[[Service], bool]:
-    return lambda service: text in service.log(service.started_at_offset)
-
-
-def uvicorn(name: str, *, env: dict[str, str], logs: Path) -> Service:
-    """uvicorn as production starts it: the one server command, bin/web."""
-    port = free_port()
-    env = dict(env, WEB_HOST="127.0.0.1", WEB_PORT=str(port))
-    service = Service(name, [str(ROOT / "bin" / "web")], env=env, logs=logs, ready=_http_ready)
-    service.url = f"http://127.0.0.1:{port}"
-    service.ws = f"ws://127.0.0.1:{port}/ws/orders/"
-    return service
-
-
-def worker(name: str, *, env: dict[str, str], logs: Path, pool: str = "solo") -> Service:
-    argv = [
-        str(BIN / "celery"),
-        "-A",
-        "celery_app",
-        "worker",
-        "-P",
-        pool,
-        "-c",
-        "1",
-        "-l",
-        "info",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-n",
-        f"{name}-{uuid.uuid4().hex[:8]}@%h",
-    ]
-    return Service(name, argv, env=env, logs=logs, ready=_logged_since_start(" ready."))
-
-
-def beat(name: str, *, env: dict[str, str], logs: Path) -> Service:
-    argv = [str(BIN / "celery"), "-A", "celery_app", "beat", "-l", "info"]
-    argv += ["--schedule", str(logs / f"{name}-schedule")]
-    return Service(name, argv, env=env, logs=logs, ready=_logged_since_start("beat: Starting..."))
-
-
-def call(method: str, url: str, *, token: str | None = None, body: Any = None) -> tuple[int, Any]:
-    headers = {"Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
 
 def access_for(user: Any) -> str:
@@ -622,30 +434,17 @@ def test_tokens_never_reach_the_server_logs(stack, people):
 
 
 @pytest.fixture
-def throwaway_redis(logs: Path) -> Iterator[Service]:
-    port = free_port()
-    assert port != 6379  # never the machine's own Redis
-
-    def pong(service: Service) -> bool:
-        try:
-            return bool(redis.Redis(port=port, socket_connect_timeout=0.2).ping())
-        except redis.RedisError:
-            return False
-
-    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1"]
-    argv += ["--save", "", "--appendonly", "no"]
-    service = Service(f"redis-{port}", argv, env=dict(os.environ), logs=logs, ready=pong)
-    service.url = f"redis://127.0.0.1:{port}/0"
-    service.start()
+def throwaway_redis(logs: Path) -> Iterator[RedisServer]:
+    server = RedisServer(logs).start()
     try:
-        yield service
+        yield server
     finally:
-        service.stop(signal.SIGKILL)
+        server.kill()
 
 
 @pytest.fixture
 def outage_stack(
-    django_db_setup: Any, logs: Path, throwaway_redis: Service
+    django_db_setup: Any, logs: Path, throwaway_redis: RedisServer
 ) -> Iterator[dict[str, Service]]:
     env = stack_env(redis_url=throwaway_redis.url, OUTBOX_SWEEP_SECONDS="1")
     services = {

@@ -22,20 +22,12 @@ from standardwebhooks.webhooks import Webhook
 from catalog.tests.conftest import new_product
 from conftest import fullstack
 from notifications.models import OrderEvent, WebhookAttempt, WebhookDelivery
+from testkit.live import beat, call, stack_env, uvicorn, worker
+from testkit.processes import Service, wait_for
 
 from . import test_fullstack
 from .receivers import Answer, Mailbox, WebhookReceiver, smtp_server, webhook_receiver
-from .test_fullstack import (
-    Service,
-    beat,
-    call,
-    next_event,
-    open_socket,
-    stack_env,
-    uvicorn,
-    wait_for,
-    worker,
-)
+from .test_fullstack import next_event, open_socket
 
 # The full-stack module's fixtures: its logs folder, users with tokens, logs on failure.
 logs = test_fullstack.logs

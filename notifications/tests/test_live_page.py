@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+from testkit.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Live-Page-Test-Pass-93"
@@ -90,17 +91,11 @@ def test_live_page_assets_are_served() -> None:
 # ---- the running stack ---------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class LiveServer:
     """uvicorn on a fixed loopback port and its own SQLite file; can be stopped and restarted."""
 
     def __init__(self, workdir: Path):
-        self.port = _free_port()
+        self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "uvicorn.log"
         self.env = {k: v for k, v in os.environ.items() if k not in SERVER_ENV_DROP}

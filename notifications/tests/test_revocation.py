@@ -38,25 +38,21 @@ from accounts.throttles import counter_reset
 from conftest import fullstack
 from notifications.groups import STAFF_GROUP, sessions_group, user_group
 from notifications.socket_limits import HOLD_SECONDS, MESSAGES_BURST
+from testkit.live import call, stack_env, uvicorn, worker
+from testkit.processes import Service, wait_for
 
 from .factories import new_order as place_order
 from .test_fullstack import (
     ARRIVE_SECONDS,
-    Service,
     _logs_on_failure,  # noqa: F401  (autouse: every process's log when a test fails)
     _stack_idle_at_teardown,  # noqa: F401  (autouse: no flush while the stack still works)
-    call,
     logs,  # noqa: F401
     new_order,  # its order.created already pushed: a socket opened after hears only the test
     next_event,
     open_socket,
     outage_stack,  # noqa: F401  (uvicorn A and B, worker C, beat on a throwaway Redis)
     patch_status,
-    stack_env,
     throwaway_redis,  # noqa: F401
-    uvicorn,
-    wait_for,
-    worker,
 )
 
 pytestmark = [fullstack, pytest.mark.django_db(transaction=True)]

@@ -21,19 +21,14 @@ import pytest
 from catalog.tests.conftest import new_product
 from conftest import fullstack, side_connection
 from notifications.tests.test_fullstack import (  # noqa: F401 - fixtures used by name
-    BIN,
-    ROOT,
-    Service,
     access_for,
-    free_port,
     logs,
-    server_database_url,
-    stack_env,
     throwaway_redis,
-    wait_for,
 )
 from orders.models import Order
 from orders.tests.factories import new_user
+from testkit.live import BIN, server_database_url, stack_env
+from testkit.processes import Service, free_port, wait_for
 
 pytestmark = [fullstack, pytest.mark.django_db(transaction=True)]
 
