@@ -9,6 +9,7 @@ from typing import Any, get_args
 
 import pytest
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.test import Client
 from pydantic_core.core_schema import ErrorType
 
@@ -123,6 +124,16 @@ def without_pydantic_wording(body: Any) -> Any:
                 error["msg"] = msg.removeprefix("Value error, ")
         detail.append(error)
     return {**body, "detail": detail}
+
+
+def as_json(value: Any) -> Any:
+    """A value as the API renders it (datetimes in ISO 8601 with milliseconds, decimals as str)."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def access_for(user: Any) -> str:
+    """An access token for a user made by the factories (password PASSWORD)."""
+    return str(token_obtain(username=user.username, password=PASSWORD)["access"])
 
 
 def side_connection() -> Any:

@@ -117,3 +117,13 @@ def call(method: str, url: str, *, token: str | None = None, body: Any = None) -
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+
+
+def two_webs_and_a_worker(prefix: str, *, env: dict[str, str], logs: Path) -> dict[str, Service]:
+    """uvicorn A and B and Celery worker C: a change made through one web process, pushed by
+    the worker, is heard on a socket held by the other."""
+    return {
+        "a": uvicorn(f"{prefix}-uvicorn-a", env=env, logs=logs),
+        "b": uvicorn(f"{prefix}-uvicorn-b", env=env, logs=logs),
+        "c": worker(f"{prefix}-worker-c", env=env, logs=logs),
+    }

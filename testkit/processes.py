@@ -8,7 +8,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar, Self, TypeVar
 
@@ -123,3 +124,19 @@ class Service:
             except ProcessLookupError:
                 proc.wait(timeout=5)
         self.proc = None
+
+
+S = TypeVar("S", bound=Service)
+
+
+@contextmanager
+def running(services: dict[str, S]) -> Iterator[dict[str, S]]:
+    """Start each service in order (each ready before the next starts); stop them all after,
+    also when one of them failed to start."""
+    try:
+        for service in services.values():
+            service.start()
+        yield services
+    finally:
+        for service in services.values():
+            service.stop()

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 
 from accounts.models import User
-from accounts.tests.factories import UserFactory
 from accounts.throttles import counter_reset
 
 THROTTLE_SCOPES = ("register", "login", "refresh", "password")
-
-
-def new_user(**fields: Any) -> User:
-    """A saved user whose password is PASSWORD (typed, unlike the factory call)."""
-    return cast(User, UserFactory(**fields))
 
 
 def user_body(user: User) -> dict[str, Any]:

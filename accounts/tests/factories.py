@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import factory
 
 from accounts.models import User
@@ -27,3 +29,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 class StaffFactory(UserFactory):
     username = factory.Sequence(lambda n: f"staff{n}")
     is_staff = True
+
+
+def new_user(**fields: Any) -> User:
+    """A saved user whose password is PASSWORD (typed, unlike the factory call)."""
+    return cast(User, UserFactory(**fields))

@@ -10,8 +10,8 @@ from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from ninja_jwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import RevokedSession, User
-from accounts.tests.conftest import new_client_ip, new_user, user_body
-from accounts.tests.factories import PASSWORD
+from accounts.tests.conftest import new_client_ip, user_body
+from accounts.tests.factories import PASSWORD, new_user
 from conftest import ApiClient, without_pydantic_wording
 
 GOOD_PASSWORD = "Tr0mbone-Kettle-Lantern"

@@ -9,8 +9,7 @@ from ninja_jwt.tokens import AccessToken, RefreshToken
 
 from accounts import selectors, services
 from accounts.models import RevokedSession, User
-from accounts.tests.conftest import new_user
-from accounts.tests.factories import PASSWORD
+from accounts.tests.factories import PASSWORD, new_user
 from common.errors import Conflict, InvalidInput, NotAuthenticated
 
 GOOD_PASSWORD = "Tr0mbone-Kettle-Lantern"

@@ -18,8 +18,7 @@ from ninja_jwt.tokens import RefreshToken
 
 from accounts import selectors, services
 from accounts.models import User
-from accounts.tests.conftest import new_user
-from accounts.tests.factories import PASSWORD
+from accounts.tests.factories import PASSWORD, new_user
 from common.errors import NotAuthenticated
 from conftest import FULLSTACK, ApiClient, side_connection
 

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client, override_settings
 
 from accounts.models import User
-from accounts.tests.conftest import new_client_ip, new_user
-from accounts.tests.factories import PASSWORD
+from accounts.tests.conftest import new_client_ip
+from accounts.tests.factories import PASSWORD, new_user
 from accounts.throttles import counter_get, counter_incr, counter_reset
 from config.cache import ResilientRedisCache
 from conftest import ApiClient

@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import redis
-from django.core.serializers.json import DjangoJSONEncoder
 
 from catalog.models import Category, Product, StockMovement
-from catalog.tests.factories import CategoryFactory, ProductFactory
-from conftest import ApiClient
-
-
-def new_category(**fields: Any) -> Category:
-    """A saved category (typed, unlike the factory call)."""
-    return cast(Category, CategoryFactory(**fields))
-
-
-def new_product(**fields: Any) -> Product:
-    """A saved product (typed, unlike the factory call)."""
-    return cast(Product, ProductFactory(**fields))
-
-
-def as_json(value: Any) -> Any:
-    """A value as the API renders it (datetimes in ISO 8601 with milliseconds, decimals as str)."""
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+from catalog.tests.factories import new_category, new_product  # noqa: F401 - for the tests
+from conftest import ApiClient, as_json
 
 
 def category_body(category: Category) -> dict[str, Any]:

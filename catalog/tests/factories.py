@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, cast
 
 import factory
 
@@ -36,3 +37,13 @@ class ProductFactory(factory.django.DjangoModelFactory):
         """Its opening stock movement, as product_create writes it: stock == sum of the ledger."""
         if create:
             stock_open(products=[obj])
+
+
+def new_category(**fields: Any) -> Category:
+    """A saved category (typed, unlike the factory call)."""
+    return cast(Category, CategoryFactory(**fields))
+
+
+def new_product(**fields: Any) -> Product:
+    """A saved product (typed, unlike the factory call)."""
+    return cast(Product, ProductFactory(**fields))

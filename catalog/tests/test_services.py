@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from accounts.tests.conftest import new_user
+from accounts.tests.factories import new_user
 from catalog import services
 from catalog.models import Category, Product
 from catalog.tests.conftest import catalog_snapshot, new_category, new_product

@@ -17,6 +17,7 @@ from ninja_jwt.tokens import AccessToken
 from accounts.services import token_blacklist, token_obtain
 from accounts.tests.factories import PASSWORD, StaffFactory, UserFactory
 from config.asgi import application
+from conftest import access_for
 from notifications import services, tasks
 from notifications.consumers import CLOSE_UNAUTHENTICATED
 from notifications.groups import sessions_group, user_group
@@ -48,10 +49,6 @@ def _test_owns_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     """Run one async scenario on one event loop (the in-memory layer lives on it)."""
     async_to_sync(scenario)()
-
-
-def access_for(user: Any) -> str:
-    return token_obtain(username=user.username, password=PASSWORD)["access"]
 
 
 def socket(

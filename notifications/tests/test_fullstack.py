@@ -24,12 +24,12 @@ from websockets.typing import Origin, Subprotocol
 
 from accounts.services import token_blacklist, token_obtain
 from accounts.tests.factories import PASSWORD, StaffFactory, UserFactory
-from conftest import fullstack, side_connection
+from conftest import access_for, fullstack, side_connection
 from notifications.models import OrderEvent
 from orders.models import Order
 from orders.services import order_status_change
-from testkit.live import beat, call, stack_env, uvicorn, worker
-from testkit.processes import START_SECONDS, Service, wait_for
+from testkit.live import beat, call, stack_env, two_webs_and_a_worker, uvicorn, worker
+from testkit.processes import START_SECONDS, Service, running, wait_for
 from testkit.redis_server import RedisServer
 
 from .factories import message_of, placed_event
@@ -40,10 +40,6 @@ pytestmark = [fullstack, pytest.mark.django_db(transaction=True)]
 ARRIVE_SECONDS = 20.0  # an event must reach a socket within this once it can be delivered
 QUIET_SECONDS = 1.5  # a socket that hears nothing for this long after the others did hears nothing
 PROMPT_SECONDS = 2.0  # an API answer while Redis is down must come within this
-
-
-def access_for(user: Any) -> str:
-    return token_obtain(username=user.username, password=PASSWORD)["access"]
 
 
 def open_socket(ws_url: str, token: str, *, via: str = "subprotocol") -> ClientConnection:
@@ -120,18 +116,8 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stack(django_db_setup: Any, logs: Path) -> Iterator[dict[str, Service]]:
     """uvicorn A and B and worker C on the test's database and Redis, for the whole module."""
     env = stack_env()
-    services = {
-        "a": uvicorn("uvicorn-a", env=env, logs=logs),
-        "b": uvicorn("uvicorn-b", env=env, logs=logs),
-        "c": worker("worker-c", env=env, logs=logs),
-    }
-    try:
-        for service in services.values():
-            service.start()
+    with running(two_webs_and_a_worker("fullstack", env=env, logs=logs)) as services:
         yield services
-    finally:
-        for service in services.values():
-            service.stop()
 
 
 @pytest.fixture(autouse=True)

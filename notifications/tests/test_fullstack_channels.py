@@ -23,7 +23,7 @@ from catalog.tests.conftest import new_product
 from conftest import fullstack
 from notifications.models import OrderEvent, WebhookAttempt, WebhookDelivery
 from testkit.live import beat, call, stack_env, uvicorn, worker
-from testkit.processes import Service, wait_for
+from testkit.processes import Service, running, wait_for
 
 from . import test_fullstack
 from .receivers import Answer, Mailbox, WebhookReceiver, smtp_server, webhook_receiver
@@ -80,13 +80,8 @@ def channels(
         "notify": notify_worker("channels-notify", env=env, logs=logs),
         "beat": beat("channels-beat", env=env, logs=logs),
     }
-    try:
-        for service in services.values():
-            service.start()
+    with running(services):
         yield services
-    finally:
-        for service in services.values():
-            service.stop()
 
 
 def register(web: Service, token: str, url: str) -> dict[str, Any]:

@@ -32,14 +32,13 @@ from websockets.typing import Subprotocol
 
 from accounts.models import User
 from accounts.services import token_obtain
-from accounts.tests.conftest import new_user
-from accounts.tests.factories import PASSWORD
+from accounts.tests.factories import PASSWORD, new_user
 from accounts.throttles import counter_reset
 from conftest import fullstack
 from notifications.groups import STAFF_GROUP, sessions_group, user_group
 from notifications.socket_limits import HOLD_SECONDS, MESSAGES_BURST
-from testkit.live import call, stack_env, uvicorn, worker
-from testkit.processes import Service, wait_for
+from testkit.live import call, stack_env, two_webs_and_a_worker, uvicorn
+from testkit.processes import Service, running, wait_for
 
 from .factories import new_order as place_order
 from .test_fullstack import (
@@ -64,18 +63,8 @@ NEW_PASSWORD = "Tr0mbone-Kettle-Lantern"
 @pytest.fixture(scope="module")
 def stack(django_db_setup: Any, logs: Path) -> Iterator[dict[str, Service]]:  # noqa: F811
     env = stack_env()
-    services = {
-        "a": uvicorn("revocation-uvicorn-a", env=env, logs=logs),
-        "b": uvicorn("revocation-uvicorn-b", env=env, logs=logs),
-        "c": worker("revocation-worker-c", env=env, logs=logs),
-    }
-    try:
-        for service in services.values():
-            service.start()
+    with running(two_webs_and_a_worker("revocation", env=env, logs=logs)) as services:
         yield services
-    finally:
-        for service in services.values():
-            service.stop()
 
 
 def closed_within(ws: ClientConnection, seconds: float = CLOSE_SECONDS) -> tuple[int, str, float]:

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import RevokedSession
-from accounts.tests.conftest import new_user
+from accounts.tests.factories import new_user
 from notifications.models import SessionNotice
 from notifications.selectors import session_notices_since
 from notifications.services import session_notices_prune

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.serializers.json import DjangoJSONEncoder
 
 from catalog.models import Product
+from conftest import as_json
 from notifications.models import OrderEvent
 from orders.models import Order, OrderItem, OrderStatusChange
 from orders.services import order_status_change
@@ -24,11 +23,6 @@ def product(db: Any) -> Product:
 @pytest.fixture
 def second_product(db: Any) -> Product:
     return new_product(name="Tea Cup", price=Decimal("3.20"), stock=50)
-
-
-def as_json(value: Any) -> Any:
-    """A value as the API renders it (datetimes in ISO 8601 with milliseconds, decimals as str)."""
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
 def order_body(order: Order) -> dict[str, Any]:

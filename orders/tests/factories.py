@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from accounts.models import User
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import new_user  # noqa: F401 - for the tests
 from catalog.models import Product
-from catalog.tests.factories import ProductFactory
+from catalog.tests.factories import new_product  # noqa: F401 - for the tests
 from orders.models import Order
 from orders.services import order_create
-
-
-def new_product(**fields: Any) -> Product:
-    """A saved product (typed, unlike the factory call)."""
-    return cast(Product, ProductFactory(**fields))
-
-
-def new_user(**fields: Any) -> User:
-    return cast(User, UserFactory(**fields))
 
 
 def place_order(

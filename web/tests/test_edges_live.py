@@ -19,9 +19,8 @@ from typing import Any
 import pytest
 
 from catalog.tests.conftest import new_product
-from conftest import fullstack, side_connection
+from conftest import access_for, fullstack, side_connection
 from notifications.tests.test_fullstack import (  # noqa: F401 - fixtures used by name
-    access_for,
     logs,
     throwaway_redis,
 )
