@@ -7,7 +7,6 @@ import threading
 import time
 from typing import Any
 
-from cachalot.utils import UncachableQuery, get_query_cache_key, is_cachable
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -114,18 +113,3 @@ class ResilientRedisCache(RedisCache):
 
     def clear(self) -> None:
         self._guard(None, "clear")
-
-
-def query_cache_key(compiler: Any) -> str:
-    """cachalot's query key (CACHALOT_QUERY_KEYGEN), skipped for queries it would not cache.
-
-    cachalot compiles a query's SQL to make its key before it finds out that the query touches
-    a table it does not cache. Most queries outside the catalog (users, tokens, orders: a whole
-    checkout) are of that kind, so refuse them first, by the same rules cachalot applies after:
-    a locking read, or a main table that is not cachable, makes the whole query uncachable.
-    """
-    query = compiler.query
-    meta = query.get_meta()
-    if query.select_for_update or (meta is not None and not is_cachable(meta.db_table)):
-        raise UncachableQuery
-    return str(get_query_cache_key(compiler))

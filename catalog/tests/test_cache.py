@@ -19,7 +19,8 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product
 from catalog.tests.conftest import ThrowawayRedis, new_category, new_product, product_body
-from config.cache import ResilientRedisCache, query_cache_key
+from config.cache import ResilientRedisCache
+from config.query_cache_key import query_cache_key
 from conftest import ApiClient, fullstack, page_of
 from orders.models import Order
 

@@ -141,7 +141,7 @@ CACHALOT_ONLY_CACHABLE_APPS = {"catalog"}
 # The stock ledger is written by every sale and read rarely (staff, check_stock).
 CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "catalog_stockmovement"})
 CACHALOT_TIMEOUT = int(os.environ.get("CACHALOT_TIMEOUT", "600"))
-CACHALOT_QUERY_KEYGEN = "config.cache.query_cache_key"
+CACHALOT_QUERY_KEYGEN = "config.query_cache_key.query_cache_key"
 
 if CHANNEL_LAYER_REDIS_URL:
     CHANNEL_LAYERS = {
