@@ -8,12 +8,14 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
 import pytest
 import redis
 from django.core.serializers.json import DjangoJSONEncoder
+from django.test import override_settings
 
 from catalog.models import Category, Product, StockMovement
 from catalog.tests.factories import CategoryFactory, ProductFactory
@@ -137,6 +139,26 @@ class ThrowawayRedis:
     def kill(self) -> None:
         self.process.kill()
         self.process.wait(timeout=10)
+
+
+@contextmanager
+def cache_in(redis_url: str, *, prefix: str) -> Iterator[None]:
+    """The default cache (and the edge cache's stamps) in the Redis at `redis_url`, configured as
+    config/settings configures a Redis cache."""
+    options = {
+        "CLIENT_CLASS": "config.cache.shared_client",
+        "IGNORE_EXCEPTIONS": True,
+        "SOCKET_CONNECT_TIMEOUT": 0.25,
+        "SOCKET_TIMEOUT": 0.5,
+    }
+    cache = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": redis_url,
+        "KEY_PREFIX": prefix,
+        "OPTIONS": options,
+    }
+    with override_settings(CACHES={"default": cache}, CACHE_REDIS_URL=redis_url):
+        yield
 
 
 def _free_port() -> int:
