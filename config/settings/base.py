@@ -123,7 +123,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Cache: Redis shared by every process (cachalot's invalidation needs that), through
 # django-redis, degrading to a miss when Redis is unreachable so the API keeps answering from the
 # database. Its client (config.cache, one per process) backs off for a second after a failure
-# instead of waiting for a timeout per call.
+# instead of waiting for a timeout per call, and retries a cachalot invalidation that did not
+# reach Redis.
 if CACHE_REDIS_URL:
     CACHES = {
         "default": {
