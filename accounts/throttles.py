@@ -91,7 +91,7 @@ def counter_incr(name: str, *, window: int, cache: Any = None, now: float | None
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=keep)
         current = 1
-    if current is None:  # ResilientRedisCache while Redis is down
+    if current is None:  # django-redis with IGNORE_EXCEPTIONS while Redis is down
         expires = (now // window + 2) * window
         current = _local.incr(key, expires, now)
         return _estimate(current, _local.get(previous_key, now), window, now)

@@ -10,7 +10,9 @@ Redis MGET of cachalot's own invalidation stamps for the catalog tables:
 - a response is stored with the stamps read *before* Django rendered it, so a write that races
   the rendering makes the stored copy stale at once, never a stale copy look fresh;
 - if a stamp is missing (expired, Redis restarted) or Redis is unreachable, nothing is served
-  from here: Django answers, as it would without this layer.
+  from here: Django answers, as it would without this layer;
+- nor while this process has a catalog invalidation that did not reach Redis yet (Redis
+  stalled during a write; config.cache retries it): the stamps in Redis are still the old ones.
 
 Only anonymous GETs of the public catalog are served here (a token may be staff's, who see
 inactive products), and only for a Host that Django would accept (else Django answers 400).
@@ -69,6 +71,11 @@ class StampReader:
 
     def __init__(self) -> None:
         cache = caches["default"]
+        # The Redis cache's client (config/cache.py) knows which stamps this process failed to
+        # write; other caches (the embedded default's in-process one) never fail to.
+        self._invalidation_pending = getattr(
+            getattr(cache, "client", None), "invalidation_pending", None
+        )
         self._keys = [cache.make_key(get_table_cache_key("default", t)) for t in CATALOG_TABLES]
         self._raw_keys = [get_table_cache_key("default", t) for t in CATALOG_TABLES]
         self._url = settings.CACHE_REDIS_URL
@@ -90,6 +97,8 @@ class StampReader:
 
     async def read(self) -> Stamps | None:
         """The stamps, or None when any is unknown (then nothing may be served or stored)."""
+        if self._invalidation_pending and self._invalidation_pending(self._raw_keys):
+            return None
         if not self._url:
             found = caches["default"].get_many(self._raw_keys)  # in-process cache: no I/O
             values = [found.get(k) for k in self._raw_keys]

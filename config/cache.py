@@ -1,131 +1,250 @@
-"""A Redis cache that degrades to a miss when Redis is unreachable, so the API stays up."""
+"""What django-redis lacks for our cache: one client per process, a short back-off while Redis
+is unreachable, and cachalot invalidations that are retried until Redis has them.
+
+The settings name django-redis's `RedisCache` (cachalot knows it) with `IGNORE_EXCEPTIONS`, so
+an unreachable Redis is a miss, and `shared_client` as its `CLIENT_CLASS`: the process's one
+`ResilientRedisClient`, django-redis's client with two additions:
+
+- Back-off: after a connection error or timeout, calls to that Redis fail at once for
+  BACKOFF_SECONDS instead of each request waiting for a socket timeout.
+- Invalidations: cachalot invalidates a table by writing its stamp (the time of the write) when
+  the transaction commits. If that write fails (Redis stalled, timed out, or we were backing
+  off), django-redis would drop it and every process would keep serving the table's cached
+  queries until CACHALOT_TIMEOUT. Here the client remembers the stamps; a thread writes them
+  again, with the current time, every RETRY_SECONDS until Redis takes them, and until then this
+  process reads no cached query of those tables (a miss: the database answers).
+
+Other processes cannot serve the old rows for longer than that either, because they read the
+same Redis: while it does not answer them they miss and read the database, and once it answers
+again it answers the retry too, which lands within RETRY_SECONDS plus a round trip and makes
+every copy cached before it stale (the edge cache's stamps change with it). Not covered: the
+writing process dying, or losing only its own route to Redis, before a retry lands; then
+CACHALOT_TIMEOUT bounds it.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from cachalot.utils import UncachableQuery, get_query_cache_key, is_cachable
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
-from django.utils.functional import cached_property
+from cachalot.settings import cachalot_settings
+from django.apps import apps
+from django.conf import settings
+from django_redis.client import DefaultClient
+from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
-_OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
-# After a failure, skip Redis for this long instead of paying a connect timeout per call.
-_BACKOFF_SECONDS = 1.0
+BACKOFF_SECONDS = 1.0
+RETRY_SECONDS = 0.25
+_OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, socket.timeout, OSError)
 
-# Django makes a cache object per thread and per async context, so under ASGI every request got
-# a new client and a new Redis connection. One client (and its thread-safe connection pools)
-# per process and configuration is shared by all of them; redis-py resets its pools after fork.
-_clients: dict[tuple[str, str], RedisCacheClient] = {}
-_clients_lock = threading.Lock()
-
-
-class _KeptRedisCacheClient(RedisCacheClient):
-    """Django's client builds a `redis.Redis` (about 80 response callbacks) for every call;
-    a Redis object is thread-safe, so keep one per connection pool."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._redis_by_pool: dict[int, Any] = {}
-
-    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # not in the stubs
-        client = self._redis_by_pool.get(id(pool))
-        if client is None:
-            client = self._redis_by_pool.setdefault(id(pool), super().get_client(key, write=write))
-        return client
+# One lock for every client's pending stamps and the retry thread.
+_lock = threading.Lock()
+_retrying: set[ResilientRedisClient] = set()
+_retry_thread: threading.Thread | None = None
 
 
-class ResilientRedisCache(RedisCache):
-    """Reads miss and writes are dropped while Redis is down; cachalot then reads the database.
+_STAMP_KEYS: frozenset[str] | None = None
 
-    Cached entries cannot go stale across an outage: Redis here keeps nothing on disk, and a
-    restarted Redis is empty. A write that could not invalidate during a short blip is bounded
-    by CACHALOT_TIMEOUT.
-    """
 
-    _down_until = 0.0
+def _stamp_keys() -> frozenset[str]:
+    """cachalot's stamp key of every table on every database (a table it does not cache has a
+    key that is never read: cheaper than asking which it caches)."""
+    global _STAMP_KEYS
+    if _STAMP_KEYS is None:
+        tables = {m._meta.db_table for m in apps.get_models(include_auto_created=True)}
+        tables.update(cachalot_settings.CACHALOT_ADDITIONAL_TABLES)
+        keygen = cachalot_settings.CACHALOT_TABLE_KEYGEN
+        _STAMP_KEYS = frozenset(keygen(db, table) for db in settings.DATABASES for table in tables)
+    return _STAMP_KEYS
 
-    def __init__(self, server: str, params: dict[str, Any]) -> None:
-        super().__init__(server, params)
-        self._class = _KeptRedisCacheClient
-        self._client_key = (server, repr(sorted(params.get("OPTIONS", {}).items())))
 
-    @cached_property
-    def _cache(self) -> RedisCacheClient:
-        with _clients_lock:
-            client = _clients.get(self._client_key)
-            if client is None:
-                client = _clients[self._client_key] = super()._cache  # type: ignore[misc]
-        return client
+class ResilientRedisClient(DefaultClient):
+    """django-redis's client with the back-off and the retried invalidations."""
 
-    def _available(self) -> bool:
-        return time.monotonic() >= type(self)._down_until
+    def __init__(self, server: Any, params: dict[str, Any], backend: Any) -> None:
+        super().__init__(server, params, backend)
+        self._down_until = 0.0
+        # Stamps not written yet: key (unprefixed, as cachalot names it) -> failure number.
+        self._pending: dict[str, int] = {}
+        self._failures = 0
 
-    def _failed(self, exc: Exception) -> None:
-        if self._available():
-            logger.warning("cache unavailable, serving without it: %s", exc)
-        type(self)._down_until = time.monotonic() + _BACKOFF_SECONDS
+    # --- back-off -------------------------------------------------------------------------
 
-    def _guard(self, default: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-        if not self._available():
-            return default
+    def _guarded(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self._down_until > time.monotonic():
+            raise ConnectionInterrupted(connection=None)
         try:
-            return getattr(super(), method)(*args, **kwargs)
-        except _OUTAGE_ERRORS as exc:
-            self._failed(exc)
-            return default
+            return call(*args, **kwargs)
+        except ConnectionInterrupted as exc:
+            if isinstance(exc.__cause__, _OUTAGE_ERRORS):
+                # At most once per back-off while Redis stays away.
+                logger.warning("cache unavailable, serving without it: %s", exc.__cause__)
+                self._down_until = time.monotonic() + BACKOFF_SECONDS
+            raise
 
-    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
-        return self._guard(default, "get", key, default, version)
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self._guarded(super().get, *args, **kwargs)
 
-    def get_many(self, keys: Any, version: int | None = None) -> Any:
-        return self._guard({}, "get_many", keys, version)
-
-    def set(self, *args: Any, **kwargs: Any) -> None:
-        self._guard(None, "set", *args, **kwargs)
-
-    def set_many(self, *args: Any, **kwargs: Any) -> Any:
-        return self._guard([], "set_many", *args, **kwargs)
+    def set(self, *args: Any, **kwargs: Any) -> bool:
+        return bool(self._guarded(super().set, *args, **kwargs))
 
     def add(self, *args: Any, **kwargs: Any) -> bool:
-        return bool(self._guard(False, "add", *args, **kwargs))
+        return bool(self._guarded(super().add, *args, **kwargs))
 
-    def delete(self, *args: Any, **kwargs: Any) -> bool:
-        return bool(self._guard(False, "delete", *args, **kwargs))
+    def incr(self, *args: Any, **kwargs: Any) -> int:
+        return int(self._guarded(super().incr, *args, **kwargs))
 
-    def delete_many(self, *args: Any, **kwargs: Any) -> None:
-        self._guard(None, "delete_many", *args, **kwargs)
+    def delete(self, *args: Any, **kwargs: Any) -> int:
+        return int(self._guarded(super().delete, *args, **kwargs))
+
+    def delete_many(self, *args: Any, **kwargs: Any) -> int:
+        return int(self._guarded(super().delete_many, *args, **kwargs))
 
     def has_key(self, *args: Any, **kwargs: Any) -> bool:
-        return bool(self._guard(False, "has_key", *args, **kwargs))
-
-    def incr(self, *args: Any, **kwargs: Any) -> Any:
-        return self._guard(None, "incr", *args, **kwargs)
+        return bool(self._guarded(super().has_key, *args, **kwargs))
 
     def touch(self, *args: Any, **kwargs: Any) -> bool:
-        return bool(self._guard(False, "touch", *args, **kwargs))
+        return bool(self._guarded(super().touch, *args, **kwargs))
 
-    def clear(self) -> None:
-        self._guard(None, "clear")
+    def clear(self, *args: Any, **kwargs: Any) -> None:
+        self._guarded(super().clear, *args, **kwargs)
+
+    # --- invalidations --------------------------------------------------------------------
+
+    def invalidation_pending(self, keys: Iterable[str]) -> bool:
+        """Whether any of these stamps failed to reach Redis and has not been written since."""
+        pending = self._pending
+        return bool(pending) and any(k in pending for k in keys)
+
+    def get_many(self, keys: Any, *args: Any, **kwargs: Any) -> dict[Any, Any]:
+        keys = list(keys)
+        if self.invalidation_pending(keys):
+            return {}  # the table changed and Redis does not know yet: read the database
+        result: dict[Any, Any] = self._guarded(super().get_many, keys, *args, **kwargs)
+        return result
+
+    def set_many(self, data: dict[Any, Any], *args: Any, **kwargs: Any) -> None:
+        pending = self._pending_among(data)
+        try:
+            self._guarded(super().set_many, data, *args, **kwargs)
+        except ConnectionInterrupted:
+            self._remember([k for k in data if k in _stamp_keys()])
+            raise
+        if pending:
+            # Stamps written now (a fill after a miss writes them too) are as good as a retry.
+            self._written(pending)
+
+    def _pending_among(self, keys: Iterable[str]) -> dict[str, int]:
+        if not self.invalidation_pending(keys):
+            return {}
+        with _lock:
+            return {k: self._pending[k] for k in keys if k in self._pending}
+
+    def _remember(self, stamps: list[str]) -> None:
+        global _retry_thread
+        if not stamps:
+            return
+        with _lock:
+            for key in stamps:
+                self._failures += 1
+                self._pending[key] = self._failures
+            _retrying.add(self)
+            if _retry_thread is None:
+                logger.warning("cache: an invalidation did not reach Redis; retrying it")
+                _retry_thread = threading.Thread(
+                    target=_retry_pending, name="cache-invalidation-retry", daemon=True
+                )
+                _retry_thread.start()
+
+    def _written(self, failures: dict[str, int]) -> None:
+        """These stamps are in Redis, unless one failed again since (a later failure number)."""
+        with _lock:
+            for key, failure in failures.items():
+                if self._pending.get(key) == failure:
+                    del self._pending[key]
+
+    def retry_pending(self) -> bool:
+        """Write the pending stamps with the current time, ignoring the back-off (this probes
+        it). Whether none is pending now."""
+        with _lock:
+            failures = dict(self._pending)
+        if failures:
+            timeout_ms = int(cachalot_settings.CACHALOT_TIMEOUT * 1000)
+            now = self.encode(time.time())
+            pipeline = DefaultClient.get_client(self, write=True).pipeline()
+            for key in failures:
+                pipeline.set(self.make_key(key), now, px=timeout_ms)
+            pipeline.execute()
+            self._down_until = 0.0
+            self._written(failures)
+            logger.warning("cache: %d invalidation(s) written on retry", len(failures))
+        return not self._pending
+
+    def discard_pending(self) -> None:
+        """Forget the pending stamps: for a client whose Redis is being thrown away (tests)."""
+        with _lock:
+            self._pending.clear()
+            _retrying.discard(self)
 
 
-def query_cache_key(compiler: Any) -> str:
-    """cachalot's query key (CACHALOT_QUERY_KEYGEN), skipped for queries it would not cache.
+def _retry_pending() -> None:
+    global _retry_thread
+    while True:
+        time.sleep(RETRY_SECONDS)
+        with _lock:
+            clients = list(_retrying)
+            if not clients:
+                _retry_thread = None
+                return
+        for client in clients:
+            try:
+                done = client.retry_pending()
+            except Exception as exc:  # noqa: BLE001 - whatever failed, try again next turn
+                logger.debug("cache: invalidation retry failed: %s", exc)
+                continue
+            if done:
+                with _lock:
+                    if not client._pending:
+                        _retrying.discard(client)
 
-    cachalot compiles a query's SQL to make its key before it finds out that the query touches
-    a table it does not cache. Most queries outside the catalog (users, tokens, orders: a whole
-    checkout) are of that kind, so refuse them first, by the same rules cachalot applies after:
-    a locking read, or a main table that is not cachable, makes the whole query uncachable.
-    """
-    query = compiler.query
-    meta = query.get_meta()
-    if query.select_for_update or (meta is not None and not is_cachable(meta.db_table)):
-        raise UncachableQuery
-    return str(get_query_cache_key(compiler))
+
+def _after_fork_in_child() -> None:
+    # The parent goes on retrying its own stamps; a child starts with none and no thread.
+    global _lock, _retry_thread
+    _lock = threading.Lock()
+    _retry_thread = None
+    for client in _retrying:
+        client._pending.clear()
+    _retrying.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# Django makes a cache object per thread and per async context (under ASGI: per request), and
+# django-redis a client for each, which builds its serializer, compressor, connection factory
+# and a `redis.Redis` (about 80 response callbacks to copy): ~0.1 ms a request, measured. The
+# client is thread-safe (redis-py's pools are, and django-redis shares them per process), so
+# one per process and configuration serves them all; redis-py resets its pools after a fork.
+_clients: dict[tuple[str, str], ResilientRedisClient] = {}
+
+
+def shared_client(server: Any, params: dict[str, Any], backend: Any) -> ResilientRedisClient:
+    """django-redis's CLIENT_CLASS: the process's one client for this configuration."""
+    key = (str(server), repr(sorted(params.items(), key=str)))
+    client = _clients.get(key)
+    if client is None:
+        with _lock:
+            client = _clients.get(key)
+            if client is None:
+                client = _clients[key] = ResilientRedisClient(server, params, backend)
+    return client

@@ -458,6 +458,7 @@ def _assert_throttled(response: Any) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clear_of_a_minute_boundary")
 @override_settings(AUTH_THROTTLE_RATE="3/min")
 def test_the_fourth_login_from_one_address_is_throttled(customer: User, client_ip: str) -> None:
     client = ApiClient(REMOTE_ADDR=client_ip)
@@ -474,6 +475,7 @@ def test_the_fourth_login_from_one_address_is_throttled(customer: User, client_i
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clear_of_a_minute_boundary")
 @override_settings(AUTH_THROTTLE_RATE="3/min")
 def test_another_address_is_not_throttled(customer: User, client_ip: str) -> None:
     throttled = ApiClient(REMOTE_ADDR=client_ip)
@@ -485,6 +487,7 @@ def test_another_address_is_not_throttled(customer: User, client_ip: str) -> Non
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clear_of_a_minute_boundary")
 @override_settings(AUTH_THROTTLE_RATE="3/min")
 def test_a_forged_forwarded_for_header_does_not_escape_the_throttle(
     customer: User, client_ip: str
@@ -506,6 +509,7 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_throttle(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clear_of_a_minute_boundary")
 @override_settings(AUTH_THROTTLE_RATE="3/min")
 def test_registration_is_throttled_per_address(client_ip: str) -> None:
     client = ApiClient(REMOTE_ADDR=client_ip)
@@ -523,6 +527,7 @@ def test_registration_is_throttled_per_address(client_ip: str) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clear_of_a_minute_boundary")
 @override_settings(AUTH_THROTTLE_RATE="3/min")
 def test_refresh_is_throttled_per_address(customer: User, client_ip: str) -> None:
     client = ApiClient(REMOTE_ADDR=client_ip)

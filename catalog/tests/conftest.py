@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
+from django.core.cache import caches
+from django.test import override_settings
 
 from catalog.models import Category, Product, StockMovement
 from catalog.tests.factories import new_category, new_product  # noqa: F401 - for the tests
 from conftest import ApiClient, as_json
+from testkit.redis_server import RedisServer
 
 
 def category_body(category: Category) -> dict[str, Any]:
@@ -97,61 +97,35 @@ def caller(request: pytest.FixtureRequest) -> Caller:
     return Caller(request.getfixturevalue(name), refusal)
 
 
-@dataclass
-class ThrowawayRedis:
-    """A redis-server process of our own, which a test may kill."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5)
-
-    def answers(self) -> bool:
+@contextmanager
+def cache_in(redis_url: str, *, prefix: str) -> Iterator[None]:
+    """The default cache (and the edge cache's stamps) in the Redis at `redis_url`, configured as
+    config/settings configures a Redis cache. Stamps that could not be written there are
+    forgotten afterwards: that Redis is thrown away, and this process must not retry them."""
+    options = {
+        "CLIENT_CLASS": "config.cache.shared_client",
+        "IGNORE_EXCEPTIONS": True,
+        "SOCKET_CONNECT_TIMEOUT": 0.25,
+        "SOCKET_TIMEOUT": 0.5,
+    }
+    cache = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": redis_url,
+        "KEY_PREFIX": prefix,
+        "OPTIONS": options,
+    }
+    with override_settings(CACHES={"default": cache}, CACHE_REDIS_URL=redis_url):
         try:
-            return bool(self.client().ping())
-        except redis.exceptions.ConnectionError:
-            return False
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+            yield
+        finally:
+            caches["default"].client.discard_pending()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
-def throwaway_redis() -> Iterator[ThrowawayRedis]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server = ThrowawayRedis(process, port)
+def throwaway_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server process of the test's own, which the test may kill or pause."""
+    server = RedisServer(tmp_path).start()
     try:
-        deadline = time.monotonic() + 10
-        while not server.answers():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"redis-server on port {port} did not start within 10 s")
-            try:
-                # Pauses between polls, and returns at once if the server died on startup.
-                process.wait(timeout=0.05)
-            except subprocess.TimeoutExpired:
-                continue
-            raise AssertionError(f"redis-server exited with {process.returncode} on startup")
         yield server
     finally:
-        if process.poll() is None:
-            server.kill()
+        server.kill()

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -14,14 +15,19 @@ from cachalot.utils import UncachableQuery, get_query_cache_key
 from django.conf import settings
 from django.core.cache import caches as django_caches
 from django.db import connection
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product
-from catalog.tests.conftest import ThrowawayRedis, new_category, new_product, product_body
-from config.cache import ResilientRedisCache, query_cache_key
+from catalog.tests.conftest import (
+    cache_in,
+    new_category,
+    new_product,
+    product_body,
+)
+from config.query_cache_key import query_cache_key
 from conftest import ApiClient, fullstack, page_of
 from orders.models import Order
+from testkit.redis_server import RedisServer
 
 LIST = "/api/products/"
 
@@ -192,21 +198,10 @@ def test_the_api_survives_a_redis_outage(
     transactional_db: Any,
     anon: ApiClient,
     staff_api: ApiClient,
-    throwaway_redis: ThrowawayRedis,
-    monkeypatch: pytest.MonkeyPatch,
+    throwaway_redis: RedisServer,
     django_assert_num_queries: Any,
 ) -> None:
-    # The back-off is class-wide: restore it so later tests do not start "Redis is down".
-    monkeypatch.setattr(ResilientRedisCache, "_down_until", 0.0)
-    caches = {
-        "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
-            "LOCATION": throwaway_redis.url,
-            "KEY_PREFIX": "outage-test",
-            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
-        }
-    }
-    with override_settings(CACHES=caches):
+    with cache_in(throwaway_redis.url, prefix="outage-test"):
         category = new_category()
         lamp = new_product(category=category, name="Lamp", price=Decimal("12.50"))
         warm = _warm(anon, django_assert_num_queries)
@@ -239,24 +234,31 @@ def test_the_api_survives_a_redis_outage(
         assert (detail.status_code, detail.json()) == (200, product_body(kettle))
 
 
-def test_every_thread_shares_one_redis_client(throwaway_redis: ThrowawayRedis) -> None:
+def test_with_redis_down_calls_fail_fast_after_the_first(throwaway_redis: RedisServer) -> None:
+    """A dead Redis costs one connection attempt, then the cache answers at once (back-off)."""
+    with cache_in(throwaway_redis.url, prefix="backoff-test"):
+        cache = django_caches["default"]
+        cache.set("backoff-test", 1)
+        throwaway_redis.kill()
+        assert cache.get("backoff-test") is None  # the failure: a miss, not an error
+        started = time.monotonic()
+        for _ in range(100):
+            assert cache.get("backoff-test") is None
+            assert cache.get_many(["a", "b"]) == {}
+            cache.set("backoff-test", 2)
+        assert time.monotonic() - started < 0.5
+
+
+def test_every_thread_shares_one_redis_client(throwaway_redis: RedisServer) -> None:
     """Django makes a cache object per thread (and per async context): they share one client."""
-    cache_settings = {
-        "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
-            "LOCATION": throwaway_redis.url,
-            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
-        }
-    }
     used: list[tuple[Any, Any]] = []
 
     def use_the_cache() -> None:
         cache = django_caches["default"]
         cache.set("shared-client-test", 1)
-        assert isinstance(cache, ResilientRedisCache)
-        used.append((cache, cache._cache))
+        used.append((cache, cache.client))  # type: ignore[attr-defined]
 
-    with override_settings(CACHES=cache_settings):
+    with cache_in(throwaway_redis.url, prefix="shared-client-test"):
         for _ in range(8):  # one after another: a shared client needs one connection
             thread = threading.Thread(target=use_the_cache)
             thread.start()

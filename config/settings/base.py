@@ -120,15 +120,23 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: Redis shared by every process (cachalot's invalidation needs that), degrading to a
-# miss when Redis is unreachable so the API keeps answering from the database.
+# Cache: Redis shared by every process (cachalot's invalidation needs that), through
+# django-redis, degrading to a miss when Redis is unreachable so the API keeps answering from the
+# database. Its client (config.cache, one per process) backs off for a second after a failure
+# instead of waiting for a timeout per call, and retries a cachalot invalidation that did not
+# reach Redis.
 if CACHE_REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": CACHE_REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shop"),
-            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+            "OPTIONS": {
+                "CLIENT_CLASS": "config.cache.shared_client",
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 0.25,
+                "SOCKET_TIMEOUT": 0.5,
+            },
         }
     }
 else:
@@ -141,7 +149,7 @@ CACHALOT_ONLY_CACHABLE_APPS = {"catalog"}
 # The stock ledger is written by every sale and read rarely (staff, check_stock).
 CACHALOT_UNCACHABLE_TABLES = frozenset({"django_migrations", "catalog_stockmovement"})
 CACHALOT_TIMEOUT = int(os.environ.get("CACHALOT_TIMEOUT", "600"))
-CACHALOT_QUERY_KEYGEN = "config.cache.query_cache_key"
+CACHALOT_QUERY_KEYGEN = "config.query_cache_key.query_cache_key"
 
 if CHANNEL_LAYER_REDIS_URL:
     CHANNEL_LAYERS = {
@@ -218,9 +226,6 @@ LOGGING = {
 }
 
 AUTH_USER_MODEL = "accounts.User"
-
-# cachalot recognises cache backends by class path; ResilientRedisCache is Django's RedisCache.
-SILENCED_SYSTEM_CHECKS = ["cachalot.W001"]
 
 # --- Sessions, sockets and throttles (issue 11) ---------------------------------------------
 # A sign-in session (a refresh-token family) ends this long after sign-in, however often its

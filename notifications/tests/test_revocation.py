@@ -346,7 +346,10 @@ def test_a_bad_frame_closes_the_socket_cleanly(stack, frame):
 
 
 @pytest.fixture
-def throttled_server(logs: Path) -> Iterator[Callable[..., Service]]:  # noqa: F811
+def throttled_server(
+    logs: Path,  # noqa: F811
+    clear_of_a_minute_boundary: None,
+) -> Iterator[Callable[..., Service]]:
     started: list[Service] = []
 
     def start(**extra: str) -> Service:
