@@ -299,7 +299,7 @@ def rows(res: dict[str, Any]) -> list[list[str]]:
                         f"one change at a time, {what}: p50 / p99 ms, 3 webhooks + e-mail on",
                         f"{_n(w[p50], 1)} / {_n(w[p99], 1)}",
                         "—",
-                        f"no endpoint, same run: {_n(wo[p50], 1)} / {_n(wo[p99], 1)}; "
+                        f"no endpoint nor e-mail, same run: {_n(wo[p50], 1)} / {_n(wo[p99], 1)}; "
                         "target within 10%",
                         f"{_ratio(w[p50], wo[p50])} / {_ratio(w[p99], wo[p99])}",
                     ]

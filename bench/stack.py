@@ -31,13 +31,13 @@ PYTHON = str(BIN / "python")
 
 
 def procfile_argv(name: str) -> list[str]:
-    """The Servicefile's command for process `name`, split as a shell would (the bench measures
+    """The Procfile's command for process `name`, split as a shell would (the bench measures
     what operators run; `.venv/bin/...` resolves from the project root, the processes' cwd)."""
-    for line in (ROOT / "Servicefile").read_text().splitlines():
+    for line in (ROOT / "Procfile").read_text().splitlines():
         head, _, command = line.partition(":")
         if head.strip() == name:
             return [str(ROOT / a) if a.startswith(".venv/") else a for a in shlex.split(command)]
-    raise StepError(f"the Servicefile has no {name!r} process")
+    raise StepError(f"the Procfile has no {name!r} process")
 
 
 # Pools to compare the shipped socket worker with (`--worker-pool`).
@@ -49,7 +49,7 @@ POOLS = {
 
 
 def worker_argv(name: str, pool: str = "procfile") -> list[str]:
-    """A Celery worker's command: the Servicefile's line `name` as shipped, or for the socket
+    """A Celery worker's command: the Procfile's line `name` as shipped, or for the socket
     worker (`worker`) the same line with another pool."""
     argv = procfile_argv(name)
     if name != "worker" or pool == "procfile":
@@ -255,7 +255,7 @@ class Stack:
             port = free_port()
             quiet = ["--no-access-log", "--log-level", "warning"]
             if self.asgi_app == "config.asgi:application":
-                # Ours runs as the Servicefile says: the one server command with its limits.
+                # Ours runs as the Procfile says: the one server command with its limits.
                 env = dict(self.env, WEB_HOST="127.0.0.1", WEB_PORT=str(port))
                 p = self._spawn(f"uvicorn{i}", [str(ROOT / "bin" / "web"), *quiet], env=env)
             else:
@@ -278,7 +278,7 @@ class Stack:
 
     def start_workers(self, count: int = 1) -> None:
         for i in range(len(self.workers), len(self.workers) + count):
-            # The Servicefile's worker, named apart so two can run side by side.
+            # The Procfile's worker, named apart so two can run side by side.
             p = self._spawn(f"worker{i}", [*self.worker_argv("worker"), "-n", f"bench{i}@%h"])
             self.workers.append(p)
         time.sleep(1.0)
@@ -288,7 +288,7 @@ class Stack:
         # readiness is checked end to end by the first status change the bench waits for
 
     def start_notify_worker(self) -> None:
-        """The `notify` queue's worker (fan-out, e-mail, webhooks), as in the Servicefile; once."""
+        """The `notify` queue's worker (fan-out, e-mail, webhooks), as in the Procfile; once."""
         if self.notify is not None:
             return
         p = self.notify = self._spawn("notify", self.worker_argv("notify"))
