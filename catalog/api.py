@@ -26,11 +26,13 @@ from .schemas import (
     StockMovementOut,
 )
 
-router = Router(tags=["catalog"])
+# Mounted by config/api.py at /categories/ and /products/ (the edge cache serves those paths).
+categories = Router(tags=["catalog"])
+products = Router(tags=["catalog"])
 
 
-@router.get(
-    "/categories/",
+@categories.get(
+    "/",
     response={200: list[CategoryOut], **errors(422)},
     auth=None,
     summary="List categories",
@@ -44,8 +46,8 @@ def category_list(request: AuthedRequest):
     return selectors.category_list()
 
 
-@router.get(
-    "/categories/{category_id}/",
+@categories.get(
+    "/{category_id}/",
     response={200: CategoryOut, **errors(404, 422)},
     auth=None,
     summary="Get a category",
@@ -58,8 +60,8 @@ def category_detail(request: AuthedRequest, category_id: int):
     return selectors.category_get(pk=category_id)
 
 
-@router.post(
-    "/categories/",
+@categories.post(
+    "/",
     response={201: CategoryOut, **errors(400, 401, 403, 409, 422)},
     auth=jwt_auth,
     summary="Create a category",
@@ -75,8 +77,8 @@ def category_create(request: AuthedRequest, payload: CategoryIn):
     return Status(201, services.category_create(name=payload.name, slug=payload.slug))
 
 
-@router.put(
-    "/categories/{category_id}/",
+@categories.put(
+    "/{category_id}/",
     response={200: CategoryOut, **errors(400, 401, 403, 404, 409, 422)},
     auth=jwt_auth,
     summary="Replace a category",
@@ -93,8 +95,8 @@ def category_replace(request: AuthedRequest, category_id: int, payload: Category
     return services.category_update(category=category, data=payload.dict())
 
 
-@router.patch(
-    "/categories/{category_id}/",
+@categories.patch(
+    "/{category_id}/",
     response={200: CategoryOut, **errors(400, 401, 403, 404, 409, 422)},
     auth=jwt_auth,
     summary="Edit a category",
@@ -111,8 +113,8 @@ def category_patch(request: AuthedRequest, category_id: int, payload: CategoryPa
     return services.category_update(category=category, data=payload.dict(exclude_unset=True))
 
 
-@router.delete(
-    "/categories/{category_id}/",
+@categories.delete(
+    "/{category_id}/",
     response={204: None, **errors(401, 403, 404, 409, 422)},
     auth=jwt_auth,
     summary="Delete a category",
@@ -128,8 +130,8 @@ def category_delete(request: AuthedRequest, category_id: int):
     return Status(204, None)
 
 
-@router.get(
-    "/products/",
+@products.get(
+    "/",
     response={200: list[ProductOut], **errors(401, 422)},
     auth=optional_jwt_auth,
     openapi_extra=OPTIONAL_AUTH,
@@ -168,8 +170,8 @@ def _with_etag(response: HttpResponse, product: Product) -> Product:
     return product
 
 
-@router.get(
-    "/products/{product_id}/",
+@products.get(
+    "/{product_id}/",
     response={200: ProductOut, **errors(401, 404, 422)},
     auth=optional_jwt_auth,
     openapi_extra={**OPTIONAL_AUTH, **response_headers({"ETag": ETAG_HEADER}, 200)},
@@ -185,8 +187,8 @@ def product_detail(request: AuthedRequest, response: HttpResponse, product_id: i
     return _with_etag(response, selectors.product_get(user=request.auth, pk=product_id))
 
 
-@router.post(
-    "/products/",
+@products.post(
+    "/",
     response={201: ProductOut, **errors(400, 401, 403, 409, 422)},
     auth=jwt_auth,
     openapi_extra=response_headers({"ETag": ETAG_HEADER}, 201),
@@ -205,8 +207,8 @@ def product_create(request: AuthedRequest, response: HttpResponse, payload: Prod
     return Status(201, _with_etag(response, product))
 
 
-@router.put(
-    "/products/{product_id}/",
+@products.put(
+    "/{product_id}/",
     response={200: ProductOut, **errors(400, 401, 403, 404, 409, 412, 422)},
     auth=jwt_auth,
     openapi_extra=response_headers({"ETag": ETAG_HEADER}, 200),
@@ -236,8 +238,8 @@ def product_replace(
     return _with_etag(response, product)
 
 
-@router.patch(
-    "/products/{product_id}/",
+@products.patch(
+    "/{product_id}/",
     response={200: ProductOut, **errors(400, 401, 403, 404, 409, 412, 422)},
     auth=jwt_auth,
     openapi_extra=response_headers({"ETag": ETAG_HEADER}, 200),
@@ -266,8 +268,8 @@ def product_patch(
     return _with_etag(response, product)
 
 
-@router.delete(
-    "/products/{product_id}/",
+@products.delete(
+    "/{product_id}/",
     response={204: None, **errors(401, 403, 404, 409, 422)},
     auth=jwt_auth,
     summary="Delete a product",
@@ -283,8 +285,8 @@ def product_delete(request: AuthedRequest, product_id: int):
     return Status(204, None)
 
 
-@router.post(
-    "/products/{product_id}/stock/",
+@products.post(
+    "/{product_id}/stock/",
     response={201: StockMovementOut, **errors(400, 401, 403, 404, 409, 422)},
     auth=jwt_auth,
     summary="Adjust or count a product's stock",
@@ -312,8 +314,8 @@ def product_stock_change(request: AuthedRequest, product_id: int, payload: Stock
     return Status(201, movement)
 
 
-@router.get(
-    "/products/{product_id}/stock/movements/",
+@products.get(
+    "/{product_id}/stock/movements/",
     response={200: list[StockMovementOut], **errors(401, 403, 404, 422)},
     auth=jwt_auth,
     summary="List a product's stock movements",

@@ -75,10 +75,14 @@ api = ShopAPI(
     },
 )
 
+# Each resource's router at its own prefix (the catalog edge cache serves the catalog's two);
+# accounts' endpoints (register, token, password, me) are the API's own top level.
 api.add_router("/", "accounts.api.router")
-api.add_router("/", "catalog.api.router")
-api.add_router("/", "orders.api.router")
-api.add_router("/", "notifications.api.router")
+api.add_router("/categories/", "catalog.api.categories")
+api.add_router("/products/", "catalog.api.products")
+api.add_router("/orders/", "orders.api.router")
+api.add_router("/notifications/", "notifications.api.notifications_router")
+api.add_router("/webhooks/", "notifications.api.webhooks_router")
 
 
 def _error(request: HttpRequest, status: int, detail: object, code: str) -> HttpResponse:

@@ -18,16 +18,24 @@ from web.handlers import ThreadPoolASGIHandler  # noqa: E402
 django_asgi_app = ThreadPoolASGIHandler(threads=settings.WEB_THREADS)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.urls import get_resolver  # noqa: E402
+from django.urls import get_resolver, reverse  # noqa: E402
 
-from catalog.edge_cache import CatalogEdgeCache  # noqa: E402
+from catalog.models import Category, Product  # noqa: E402
 from notifications.auth import AllowedHostsOrigin, JWTAuthMiddleware  # noqa: E402
 from notifications.routing import websocket_urlpatterns  # noqa: E402
+from web.edge_cache import CatalogEdgeCache  # noqa: E402
 from web.edges import Edges  # noqa: E402
 
+# The catalog's anonymous reads, from the routers config.api mounts for them, kept while the
+# catalog models' tables are unchanged.
+catalog_edge_cache = CatalogEdgeCache(
+    django_asgi_app,
+    paths=[reverse("api:category_list"), reverse("api:product_list")],
+    tables=[Category._meta.db_table, Product._meta.db_table],
+)
 application = ProtocolTypeRouter(
     {
-        "http": Edges(CatalogEdgeCache(django_asgi_app)),
+        "http": Edges(catalog_edge_cache),
         "websocket": AllowedHostsOrigin(JWTAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -33,12 +33,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from cachalot.settings import cachalot_settings
-from django.apps import apps
-from django.conf import settings
 from django_redis.client import DefaultClient
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from config.cachalot_stamps import all_stamp_keys
 
 logger = logging.getLogger(__name__)
 
@@ -50,21 +50,6 @@ _OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, socket.timeout, OSErr
 _lock = threading.Lock()
 _retrying: set[ResilientRedisClient] = set()
 _retry_thread: threading.Thread | None = None
-
-
-_STAMP_KEYS: frozenset[str] | None = None
-
-
-def _stamp_keys() -> frozenset[str]:
-    """cachalot's stamp key of every table on every database (a table it does not cache has a
-    key that is never read: cheaper than asking which it caches)."""
-    global _STAMP_KEYS
-    if _STAMP_KEYS is None:
-        tables = {m._meta.db_table for m in apps.get_models(include_auto_created=True)}
-        tables.update(cachalot_settings.CACHALOT_ADDITIONAL_TABLES)
-        keygen = cachalot_settings.CACHALOT_TABLE_KEYGEN
-        _STAMP_KEYS = frozenset(keygen(db, table) for db in settings.DATABASES for table in tables)
-    return _STAMP_KEYS
 
 
 class ResilientRedisClient(DefaultClient):
@@ -137,7 +122,7 @@ class ResilientRedisClient(DefaultClient):
         try:
             self._guarded(super().set_many, data, *args, **kwargs)
         except ConnectionInterrupted:
-            self._remember([k for k in data if k in _stamp_keys()])
+            self._remember([k for k in data if k in all_stamp_keys()])
             raise
         if pending:
             # Stamps written now (a fill after a miss writes them too) are as good as a retry.

@@ -23,11 +23,12 @@ from .schemas import (
     WebhookEndpointPatch,
 )
 
-router = Router(tags=["notifications"], auth=jwt_auth)
+notifications_router = Router(tags=["notifications"], auth=jwt_auth)  # mounted at /notifications/
+webhooks_router = Router(auth=jwt_auth)  # mounted at /webhooks/
 
 
-@router.get(
-    "/notifications/",
+@notifications_router.get(
+    "/",
     response={200: list[OrderEventOut], **errors(401, 422)},
     summary="List my order events",
 )
@@ -42,8 +43,8 @@ def event_list(request: AuthedRequest, filters: Query[EventFilters]):
     return selectors.event_list(user=request.auth, after=filters.after)
 
 
-@router.get(
-    "/notifications/dead/",
+@notifications_router.get(
+    "/dead/",
     response={200: list[DeadDeliveryOut], **errors(401, 403, 422)},
     summary="List dead deliveries",
 )
@@ -59,8 +60,8 @@ def dead_list(request: AuthedRequest, filters: Query[DeadFilters]):
     return selectors.dead_list(channel=filters.channel)
 
 
-@router.post(
-    "/webhooks/",
+@webhooks_router.post(
+    "/",
     response={201: WebhookEndpointCreatedOut, **errors(400, 401, 403, 422)},
     tags=["webhooks"],
     summary="Register a webhook endpoint",
@@ -77,8 +78,8 @@ def webhook_create(request: AuthedRequest, payload: WebhookEndpointIn):
     return Status(201, webhooks.webhook_endpoint_create(**payload.dict()))
 
 
-@router.get(
-    "/webhooks/",
+@webhooks_router.get(
+    "/",
     response={200: list[WebhookEndpointOut], **errors(401, 403, 422)},
     tags=["webhooks"],
     summary="List webhook endpoints",
@@ -94,8 +95,8 @@ def webhook_list(request: AuthedRequest):
     return selectors.webhook_endpoint_list()
 
 
-@router.get(
-    "/webhooks/{endpoint_id}/",
+@webhooks_router.get(
+    "/{endpoint_id}/",
     response={200: WebhookEndpointOut, **errors(401, 403, 404, 422)},
     tags=["webhooks"],
     summary="Get a webhook endpoint",
@@ -110,8 +111,8 @@ def webhook_detail(request: AuthedRequest, endpoint_id: int):
     return selectors.webhook_endpoint_get(pk=endpoint_id)
 
 
-@router.patch(
-    "/webhooks/{endpoint_id}/",
+@webhooks_router.patch(
+    "/{endpoint_id}/",
     response={200: WebhookEndpointOut, **errors(400, 401, 403, 404, 422)},
     tags=["webhooks"],
     summary="Edit a webhook endpoint",
@@ -129,8 +130,8 @@ def webhook_update(request: AuthedRequest, endpoint_id: int, payload: WebhookEnd
     return webhooks.webhook_endpoint_update(endpoint_id=endpoint_id, **changes)
 
 
-@router.delete(
-    "/webhooks/{endpoint_id}/",
+@webhooks_router.delete(
+    "/{endpoint_id}/",
     response={204: None, **errors(401, 403, 404, 422)},
     tags=["webhooks"],
     summary="Delete a webhook endpoint",
@@ -146,8 +147,8 @@ def webhook_delete(request: AuthedRequest, endpoint_id: int):
     return Status(204, None)
 
 
-@router.get(
-    "/webhooks/{endpoint_id}/deliveries/",
+@webhooks_router.get(
+    "/{endpoint_id}/deliveries/",
     response={200: list[WebhookDeliveryOut], **errors(401, 403, 404, 422)},
     tags=["webhooks"],
     summary="List an endpoint's deliveries",
@@ -165,8 +166,8 @@ def webhook_delivery_list(
     return selectors.webhook_delivery_list(endpoint_id=endpoint_id, status=filters.status)
 
 
-@router.post(
-    "/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry/",
+@webhooks_router.post(
+    "/{endpoint_id}/deliveries/{delivery_id}/retry/",
     response={202: WebhookDeliveryOut, **errors(401, 403, 404, 422)},
     tags=["webhooks"],
     summary="Retry a delivery",

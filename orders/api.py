@@ -15,11 +15,11 @@ from web.metrics import checkout_outcome
 from . import selectors, services
 from .schemas import OrderIn, OrderListFilters, OrderOut, OrderStatusIn
 
-router = Router(tags=["orders"], auth=jwt_auth)
+router = Router(tags=["orders"], auth=jwt_auth)  # mounted at /orders/
 
 
 @router.post(
-    "/orders/",
+    "/",
     response={200: OrderOut, 201: OrderOut, **errors(400, 401, 409, 422)},
     openapi_extra=response_headers({"Idempotent-Replayed": IDEMPOTENT_REPLAYED_HEADER}, 200),
     summary="Place an order",
@@ -63,7 +63,7 @@ def order_create(
     return Status(201 if created else 200, order)
 
 
-@router.get("/orders/", response={200: list[OrderOut], **errors(401, 422)}, summary="List orders")
+@router.get("/", response={200: list[OrderOut], **errors(401, 422)}, summary="List orders")
 @paginate(Pagination)
 def order_list(request: AuthedRequest, filters: Query[OrderListFilters]):
     """The caller's orders, newest first (staff see everyone's), optionally of one status.
@@ -75,7 +75,7 @@ def order_list(request: AuthedRequest, filters: Query[OrderListFilters]):
 
 
 @router.get(
-    "/orders/{order_id}/", response={200: OrderOut, **errors(401, 404, 422)}, summary="Get an order"
+    "/{order_id}/", response={200: OrderOut, **errors(401, 404, 422)}, summary="Get an order"
 )
 def order_detail(request: AuthedRequest, order_id: int):
     """One order with its lines and total. Another customer's order is a 404, as if it did not
@@ -88,7 +88,7 @@ def order_detail(request: AuthedRequest, order_id: int):
 
 
 @router.patch(
-    "/orders/{order_id}/",
+    "/{order_id}/",
     response={200: OrderOut, **errors(400, 401, 403, 404, 409, 422)},
     summary="Change an order's status",
 )
@@ -107,7 +107,7 @@ def order_status_update(request: AuthedRequest, order_id: int, payload: OrderSta
 
 
 @router.post(
-    "/orders/{order_id}/cancel/",
+    "/{order_id}/cancel/",
     response={200: OrderOut, **errors(401, 404, 409, 422)},
     summary="Cancel my order",
 )

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from catalog.tests.conftest import cache_in, new_category, new_product
-from catalog.tests.test_edge_cache import _get, edge  # noqa: F401 - a fixture used by name
 from conftest import ApiClient, access_for, fullstack
 from testkit.live import stack_env, uvicorn
 from testkit.processes import Service
 from testkit.redis_server import RedisServer
+from web.tests.test_edge_cache import _get, edge  # noqa: F401 - a fixture used by name
 from web.tests.test_edges_live import Answer, request
 
 pytestmark = [fullstack, pytest.mark.django_db(transaction=True)]

@@ -23,19 +23,14 @@ or reverse proxy may store them but must revalidate each use.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from cachalot.utils import get_table_cache_key
-from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisSerializer
-
+from config.cachalot_stamps import StampReader, Stamps
 from web.edges import SCOPE_ROUTE, cors_headers, host_allowed
 
 logger = logging.getLogger(__name__)
@@ -46,14 +41,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[..., Awaitable[None]]
 
-PATH_PREFIXES = ("/api/products/", "/api/categories/")
-CATALOG_TABLES = ("catalog_category", "catalog_product")
 MAX_ENTRIES = 1024
 MAX_BODY_BYTES = 512 * 1024
 CACHE_CONTROL = b"public, no-cache"
 VARY = b"Authorization, Origin"
-
-Stamps = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -64,50 +55,6 @@ class Entry:
     body: bytes
     etag: bytes
     route: str | None
-
-
-class StampReader:
-    """Reads cachalot's catalog-table stamps from the default cache without a thread hop."""
-
-    def __init__(self) -> None:
-        cache = caches["default"]
-        # The Redis cache's client (config/cache.py) knows which stamps this process failed to
-        # write; other caches (the embedded default's in-process one) never fail to.
-        self._invalidation_pending = getattr(
-            getattr(cache, "client", None), "invalidation_pending", None
-        )
-        self._keys = [cache.make_key(get_table_cache_key("default", t)) for t in CATALOG_TABLES]
-        self._raw_keys = [get_table_cache_key("default", t) for t in CATALOG_TABLES]
-        self._url = settings.CACHE_REDIS_URL
-        self._serializer = RedisSerializer()
-        self._redis: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def _client(self) -> Any:
-        # An asyncio Redis client belongs to the loop it was made on (uvicorn has one).
-        loop = asyncio.get_running_loop()
-        if self._redis is None or self._loop is not loop:
-            import redis.asyncio as aioredis
-
-            self._redis = aioredis.Redis.from_url(
-                self._url, socket_connect_timeout=0.25, socket_timeout=0.5
-            )
-            self._loop = loop
-        return self._redis
-
-    async def read(self) -> Stamps | None:
-        """The stamps, or None when any is unknown (then nothing may be served or stored)."""
-        if self._invalidation_pending and self._invalidation_pending(self._raw_keys):
-            return None
-        if not self._url:
-            found = caches["default"].get_many(self._raw_keys)  # in-process cache: no I/O
-            values = [found.get(k) for k in self._raw_keys]
-        else:
-            raw = await self._client().mget(self._keys)
-            values = [None if v is None else self._serializer.loads(v) for v in raw]
-        if any(v is None for v in values):
-            return None
-        return tuple(values)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -125,8 +72,14 @@ def _etag_matches(if_none_match: bytes | None, etag: bytes) -> bool:
 
 
 class CatalogEdgeCache:
-    def __init__(self, app: ASGIApp):
+    """`app` behind a per-process store of anonymous GET answers under `paths` (the catalog
+    routers' prefixes), each kept while the stamps of `tables` (the catalog models' tables)
+    are those it was rendered under."""
+
+    def __init__(self, app: ASGIApp, *, paths: Iterable[str], tables: Iterable[str]):
         self.app = app
+        self.paths = tuple(paths)
+        self.tables = tuple(tables)
         self.entries: OrderedDict[bytes, Entry] = OrderedDict()
         self._stamps: StampReader | None = None
 
@@ -134,14 +87,14 @@ class CatalogEdgeCache:
         return (
             scope["type"] == "http"
             and scope["method"] == "GET"
-            and scope["path"].startswith(PATH_PREFIXES)
+            and scope["path"].startswith(self.paths)
             and _header(scope, b"authorization") is None
             and host_allowed(scope)
         )
 
     async def _read_stamps(self) -> Stamps | None:
         if self._stamps is None:
-            self._stamps = StampReader()
+            self._stamps = StampReader(self.tables)
         try:
             return await self._stamps.read()
         except Exception as exc:  # noqa: BLE001 - any cache failure means "ask Django"

@@ -15,10 +15,11 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
 from catalog import services
-from catalog.edge_cache import CatalogEdgeCache
 from catalog.tests.conftest import new_product
 from catalog.tests.factories import ProductFactory
+from config.asgi import catalog_edge_cache
 from conftest import client_for, page_of
+from web.edge_cache import CatalogEdgeCache
 
 
 class Recorder:
@@ -75,7 +76,8 @@ def edge() -> Iterator[tuple[CatalogEdgeCache, Recorder]]:
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     recorder = Recorder()
-    yield CatalogEdgeCache(recorder), recorder
+    shipped = catalog_edge_cache
+    yield CatalogEdgeCache(recorder, paths=shipped.paths, tables=shipped.tables), recorder
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
 
