@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
+from ninja_jwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import User
+from accounts.models import RevokedSession, User
+from accounts.tests.factories import PASSWORD
 from accounts.throttles import counter_reset
+from conftest import ApiClient
 
 THROTTLE_SCOPES = ("register", "login", "refresh", "password")
 
@@ -45,3 +48,20 @@ def new_client_ip() -> str:
 @pytest.fixture
 def client_ip() -> str:
     return new_client_ip()
+
+
+GOOD_PASSWORD = "Tr0mbone-Kettle-Lantern"
+
+
+def login(client: ApiClient, user: User) -> Any:
+    return client.post("/api/token/", {"username": user.username, "password": PASSWORD})
+
+
+def auth_snapshot() -> tuple[list[Any], ...]:
+    """Everything a sign-in, rotation or sign-out writes."""
+    return (
+        list(User.objects.order_by("pk").values()),
+        list(OutstandingToken.objects.order_by("pk").values_list("jti", flat=True)),
+        list(BlacklistedToken.objects.order_by("pk").values_list("token_id", flat=True)),
+        list(RevokedSession.objects.order_by("pk").values_list("sid", flat=True)),
+    )
