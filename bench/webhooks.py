@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import os
 import random
 import statistics
 import threading
@@ -30,6 +31,9 @@ def _serve(fail_ratio: float, seed: int, control: Connection) -> None:
     """A receiver's own process: answers each POST at once (503 for `fail_ratio` of them, else
     204) and keeps what came until the parent takes it; the parent verifies the signatures, so
     no receiver work shares the GIL with the bench's measuring client."""
+    # A receiver is another company's system, on its own machine in any real deployment: on
+    # this shared one it yields the CPU to the stack under test.
+    os.nice(10)
     rng = random.Random(seed)
     lock = threading.Lock()
     # (monotonic time, answered status, webhook-* headers, body)
